@@ -1,0 +1,1 @@
+"""Genesis: the chain's first state (currencies, accounts, validators, roles, parameters)."""

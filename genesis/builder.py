@@ -1,0 +1,126 @@
+"""Build genesis files: the dev preset with funded, printed keys, and the home directory layout.
+
+The dev keys are derived from a fixed phrase, like Hardhat's and Anvil's default accounts, so
+scripts and docs can rely on them. They are public: never fund them on a real network.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import coincurve
+from eth_hash.auto import keccak
+from schwifty import IBAN
+
+from genesis.schema import parse_genesis
+from ledger.tx import address_of_key
+
+DEV_CHAIN_ID = 1337
+DEV_BANK_CODE = "37040044"
+DEV_CURRENCIES = (("EUR", 2), ("USD", 2), ("GBP", 2))
+DEV_BALANCE_MAJOR = 1_000_000
+GENESIS_FILE = "genesis.json"
+VALIDATOR_KEY_FILE = "validator.key"
+DEV_ACCOUNTS_FILE = "dev-accounts.json"
+
+
+@dataclass(frozen=True)
+class DevKey:
+    private_key: bytes
+
+    @property
+    def address(self) -> str:
+        return address_of_key(self.private_key)
+
+
+def dev_key(index: int) -> DevKey:
+    return DevKey(keccak(f"qenex dev account {index}".encode()))
+
+
+def dev_iban(currency_index: int, key_index: int) -> str:
+    return str(
+        IBAN.generate("DE", bank_code=DEV_BANK_CODE, account_code=f"{currency_index * 1000 + key_index + 1:010d}")
+    )
+
+
+def build_dev_genesis(
+    validator_key: bytes, accounts: int = 5, chain_id: int = DEV_CHAIN_ID, block_interval_ms: int = 1000
+) -> tuple[dict, list[dict]]:
+    """A one-validator dev chain; dev key 0 is governor and the dev bank's operator."""
+    if not 1 <= accounts <= 1000:
+        raise ValueError("the dev genesis funds between 1 and 1000 accounts")
+    keys = [dev_key(i) for i in range(accounts)]
+    operator = keys[0].address
+    validator_public = coincurve.PrivateKey(validator_key).public_key.format(compressed=False)[1:]
+    genesis_accounts: list[dict] = []
+    listing: list[dict] = []
+    for key_index, key in enumerate(keys):
+        owned = []
+        for currency_index, (code, exponent) in enumerate(DEV_CURRENCIES):
+            balance = DEV_BALANCE_MAJOR * 10**exponent
+            iban = dev_iban(currency_index, key_index)
+            genesis_accounts.append(
+                {
+                    "id": iban,
+                    "currency": code,
+                    "owner": key.address,
+                    "flags": ["debits_must_not_exceed_credits"],
+                    "balance": balance,
+                }
+            )
+            owned.append({"id": iban, "currency": code, "balance": balance})
+        listing.append({"address": key.address, "private_key": "0x" + key.private_key.hex(), "accounts": owned})
+    for code, _ in DEV_CURRENCIES:
+        genesis_accounts.append({"id": f"FX:DEVBANK:{code}", "currency": code, "owner": operator})
+    data = {
+        "chain_id": chain_id,
+        "genesis_time": int(time.time()),
+        "block": {"interval_ms": block_interval_ms, "max_transactions": 10_000, "empty_blocks": False},
+        "currencies": [{"code": code, "exponent": exponent} for code, exponent in DEV_CURRENCIES],
+        "validators": [
+            {
+                "name": "dev-validator",
+                "address": address_of_key(validator_key),
+                "public_key": "0x" + validator_public.hex(),
+                "power": 1,
+            }
+        ],
+        "roles": [
+            {"role": "governor", "holder": operator, "namespace": "*"},
+            {"role": "operator", "holder": operator, "namespace": f"iban:DE:{DEV_BANK_CODE}"},
+            {"role": "operator", "holder": operator, "namespace": "prefix:FX:DEVBANK:"},
+            {"role": "operator", "holder": operator, "namespace": "prefix:ISSUANCE:"},
+            {"role": "validator", "holder": address_of_key(validator_key), "namespace": "*"},
+        ],
+        "issuance": {code: {"account": f"ISSUANCE:{code}", "owner": operator} for code, _ in DEV_CURRENCIES},
+        "accounts": genesis_accounts,
+    }
+    parse_genesis(data)  # the builder never writes a file the node would refuse
+    return data, listing
+
+
+def write_private(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+
+
+def init_dev_home(
+    home: Path, accounts: int = 5, chain_id: int = DEV_CHAIN_ID, force: bool = False, block_interval_ms: int = 1000
+) -> list[dict]:
+    """Write genesis.json, validator.key and dev-accounts.json into `home`."""
+    home = Path(home)
+    genesis_path = home / GENESIS_FILE
+    if genesis_path.exists() and not force:
+        raise FileExistsError(f"{genesis_path} exists; pass --force to overwrite it (and delete {home / 'data'})")
+    home.mkdir(parents=True, exist_ok=True)
+    validator_key = os.urandom(32)
+    data, listing = build_dev_genesis(validator_key, accounts, chain_id, block_interval_ms)
+    genesis_path.write_text(json.dumps(data, indent=2) + "\n")
+    write_private(home / VALIDATOR_KEY_FILE, "0x" + validator_key.hex() + "\n")
+    write_private(home / DEV_ACCOUNTS_FILE, json.dumps(listing, indent=2) + "\n")
+    return listing

@@ -1,0 +1,135 @@
+"""Blocks and receipts: their fields, RLP encodings and hashes.
+
+The header is Ethereum-shaped where it can be (parent hash, number, timestamp, state root,
+transactions and receipts roots, gas, base fee, extra data of at most 32 bytes) so that
+web3.py and explorers read it without middleware. `state_root` is the ledger commitment
+(ledger.commitment). `commit` holds the validators' signatures over the block hash; a block
+is final when signers with more than 2/3 of the voting power have signed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import rlp
+from eth_hash.auto import keccak
+
+from ledger import rlp_encode
+from ledger.codec import bytes_to_int, int_to_bytes, posting_fields, posting_from_fields
+from ledger.journal import Posting
+
+MAX_EXTRA_DATA = 32
+EMPTY_ROOT = keccak(rlp_encode.encode([]))
+
+
+@dataclass(frozen=True, slots=True)
+class Header:
+    parent_hash: bytes
+    number: int
+    timestamp: int
+    proposer: bytes  # 20-byte validator address
+    state_root: bytes
+    transactions_root: bytes
+    receipts_root: bytes
+    gas_used: int
+    gas_limit: int
+    base_fee_per_gas: int
+    extra_data: bytes = b""
+
+    def fields(self) -> list:
+        return [
+            self.parent_hash,
+            int_to_bytes(self.number),
+            int_to_bytes(self.timestamp),
+            self.proposer,
+            self.state_root,
+            self.transactions_root,
+            self.receipts_root,
+            int_to_bytes(self.gas_used),
+            int_to_bytes(self.gas_limit),
+            int_to_bytes(self.base_fee_per_gas),
+            self.extra_data,
+        ]
+
+    @classmethod
+    def from_fields(cls, f: list) -> Header:
+        return cls(
+            f[0],
+            bytes_to_int(f[1]),
+            bytes_to_int(f[2]),
+            f[3],
+            f[4],
+            f[5],
+            f[6],
+            bytes_to_int(f[7]),
+            bytes_to_int(f[8]),
+            bytes_to_int(f[9]),
+            f[10],
+        )
+
+    @property
+    def hash(self) -> bytes:
+        return keccak(rlp_encode.encode(self.fields()))
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    header: Header
+    transactions: tuple[bytes, ...]  # raw signed transactions
+    commit: tuple[bytes, ...] = ()  # 65-byte recoverable signatures over the header hash
+
+    @property
+    def hash(self) -> bytes:
+        return self.header.hash
+
+    def encode(self) -> bytes:
+        return rlp_encode.encode([self.header.fields(), list(self.transactions), list(self.commit)])
+
+    @classmethod
+    def decode(cls, data: bytes) -> Block:
+        f = rlp.decode(data)
+        return cls(Header.from_fields(f[0]), tuple(f[1]), tuple(f[2]))
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """The outcome of one transaction: booked (status 1) with its postings, or not (status 0)."""
+
+    tx_hash: bytes
+    sender: bytes
+    status: int
+    error_rule: str = ""
+    error_message: str = ""
+    failed_transfer_index: int = -1
+    postings: tuple[Posting, ...] = ()
+
+    def fields(self) -> list:
+        return [
+            self.tx_hash,
+            self.sender,
+            int_to_bytes(self.status),
+            self.error_rule.encode(),
+            self.error_message.encode(),
+            int_to_bytes(self.failed_transfer_index + 1),
+            [posting_fields(p) for p in self.postings],
+        ]
+
+    @classmethod
+    def from_fields(cls, f: list) -> Receipt:
+        return cls(
+            f[0],
+            f[1],
+            bytes_to_int(f[2]),
+            f[3].decode(),
+            f[4].decode(),
+            bytes_to_int(f[5]) - 1,
+            tuple(posting_from_fields(p) for p in f[6]),
+        )
+
+
+def transactions_root(raw_transactions: list[bytes] | tuple[bytes, ...]) -> bytes:
+    return keccak(rlp_encode.encode([keccak(raw) for raw in raw_transactions]))
+
+
+def receipts_root(receipts: list[Receipt]) -> bytes:
+    return keccak(rlp_encode.encode([r.fields() for r in receipts]))

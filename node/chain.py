@@ -1,0 +1,206 @@
+"""The chain on disk: genesis, the blocks, their receipts, and the ledger state they produce.
+
+One LevelDB (plyvel) database holds the ledger (b"L" keys, ledger.store) and the chain (b"C"
+keys, below). Each block, its receipts, its transaction index, the ledger changes and the new
+head are written in one synced write batch: a crash leaves a block fully applied or absent.
+
+  Cb <number u64>  block        Ch <hash>   number        Cr <number u64>  receipts
+  Cx <tx hash>     number u64 + index u32   Cm head / Cm genesis
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import coincurve
+import plyvel
+import rlp
+from eth_hash.auto import keccak
+
+from consensus.commit import InvalidCommitError, ValidatorPower, ValidatorSet, sign_commit, verify_commit
+from genesis.schema import Genesis, canonical_json
+from ledger import rlp_encode
+from ledger.apply import BookingContext, apply_transfers
+from ledger.journal import JournalEntry
+from ledger.state import Overlay
+from ledger.store import LedgerStore
+from node.block import Block, Header, Receipt, receipts_root, transactions_root
+from node.execution import ChainRules, InvalidBlockError, SignedTransaction, execute_block
+
+BLOCK = b"Cb"
+BLOCK_BY_HASH = b"Ch"
+RECEIPTS = b"Cr"
+TX_INDEX = b"Cx"
+HEAD = b"Cm:head"
+GENESIS = b"Cm:genesis"
+EXTRA_DATA = b"qenex/0.1"
+
+
+class DataDirLockedError(RuntimeError):
+    """Another process (a running node) holds the LevelDB lock."""
+
+
+@dataclass(frozen=True, slots=True)
+class TxLocation:
+    block_number: int
+    index: int
+
+
+def role_leaves(genesis: Genesis) -> dict[bytes, bytes | None]:
+    return {
+        b"r"
+        + keccak(
+            rlp_encode.encode([g.role.encode(), g.holder.lower().encode(), g.namespace.encode()])
+        ): rlp_encode.encode([g.role.encode(), g.holder.lower().encode(), g.namespace.encode()])
+        for g in genesis.roles
+    }
+
+
+def open_database(data_dir: Path) -> plyvel.DB:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        return plyvel.DB(str(data_dir), create_if_missing=True)
+    except plyvel.IOError as exc:
+        if "lock" in str(exc).lower():
+            raise DataDirLockedError(
+                f"{data_dir} is in use by another process (is the node running?); stop it first"
+            ) from None
+        raise
+
+
+class Chain:
+    """Blocks and state of one chain in one LevelDB directory."""
+
+    def __init__(self, data_dir: Path, genesis: Genesis) -> None:
+        self.genesis = genesis
+        self.rules = ChainRules(genesis.chain_id, genesis.exponents, genesis.roles, genesis.block.expiries_max)
+        self.validators = ValidatorSet(ValidatorPower(v.address, v.power) for v in genesis.validators)
+        self.db = open_database(Path(data_dir))
+        self.ledger = LedgerStore(self.db)
+        stored_genesis = self.db.get(GENESIS)
+        if stored_genesis is None:
+            self._write_genesis()
+        elif keccak(stored_genesis) != genesis.hash:
+            self.db.close()
+            raise InvalidBlockError("genesis", f"{data_dir} holds a chain of a different genesis file")
+        self.head = self.block(int.from_bytes(self.db.get(HEAD), "big"))
+        if self.ledger.root != self.head.header.state_root:
+            raise InvalidBlockError(
+                "state_root",
+                f"stored ledger state {self.ledger.root.hex()} does not match head block "
+                f"{self.head.header.number}'s {self.head.header.state_root.hex()}; run `qenex ledger verify`",
+            )
+
+    def close(self) -> None:
+        if not self.db.closed:
+            self.db.close()
+
+    # --- reads -------------------------------------------------------------------------------
+
+    @property
+    def height(self) -> int:
+        return self.head.header.number
+
+    def block(self, number: int) -> Block:
+        data = self.db.get(BLOCK + number.to_bytes(8, "big"))
+        if data is None:
+            raise KeyError(f"no block {number}")
+        return Block.decode(data)
+
+    def block_number_by_hash(self, block_hash: bytes) -> int | None:
+        data = self.db.get(BLOCK_BY_HASH + block_hash)
+        return int.from_bytes(data, "big") if data is not None else None
+
+    def receipts(self, number: int) -> list[Receipt]:
+        data = self.db.get(RECEIPTS + number.to_bytes(8, "big"))
+        return [Receipt.from_fields(f) for f in rlp.decode(data)] if data else []
+
+    def locate_transaction(self, tx_hash: bytes) -> TxLocation | None:
+        data = self.db.get(TX_INDEX + tx_hash)
+        if data is None:
+            return None
+        return TxLocation(int.from_bytes(data[:8], "big"), int.from_bytes(data[8:], "big"))
+
+    # --- writes ------------------------------------------------------------------------------
+
+    def _write_genesis(self) -> None:
+        genesis = self.genesis
+        overlay = Overlay(self.ledger)
+        for account in genesis.accounts:
+            overlay.put_account(account)
+        ctx = BookingContext(0, genesis.genesis_time, b"", genesis.exponents)
+        scratch = overlay.child()
+        postings = apply_transfers(scratch, genesis.opening_transfers(), ctx) if genesis.balances else []
+        scratch.merge_into_parent()
+        journal = [JournalEntry(0, -1, b"", i, p) for i, p in enumerate(postings)]
+        with self.db.write_batch(transaction=True, sync=True) as batch:
+            root = self.ledger.stage(batch, overlay, journal, role_leaves(genesis))
+            header = Header(
+                parent_hash=bytes(32),
+                number=0,
+                timestamp=genesis.genesis_time,
+                proposer=bytes(20),
+                state_root=root,
+                transactions_root=transactions_root([]),
+                receipts_root=receipts_root([]),
+                gas_used=0,
+                gas_limit=genesis.block.gas_limit,
+                base_fee_per_gas=genesis.block.base_fee_per_gas,
+                extra_data=keccak(canonical_json(genesis.raw)),
+            )
+            self._put_block(batch, Block(header, ()), [])
+            batch.put(GENESIS, canonical_json(genesis.raw))
+
+    def produce_block(
+        self, transactions: Sequence[SignedTransaction], proposer_key: bytes, timestamp: int | None = None
+    ) -> tuple[Block, list[Receipt]]:
+        """Execute, seal and store the next block; the single-validator path of block building."""
+        parent = self.head.header
+        timestamp = max(parent.timestamp, int(time.time()) if timestamp is None else timestamp)
+        number = parent.number + 1
+        outcome = execute_block(self.ledger, self.rules, number, timestamp, transactions)
+        raw = [t.raw for t in transactions]
+        try:
+            with self.db.write_batch(transaction=True, sync=True) as batch:
+                root = self.ledger.stage(batch, outcome.overlay, outcome.journal)
+                proposer = coincurve.PrivateKey(proposer_key)
+                header = Header(
+                    parent_hash=parent.hash,
+                    number=number,
+                    timestamp=timestamp,
+                    proposer=keccak(proposer.public_key.format(compressed=False)[1:])[-20:],
+                    state_root=root,
+                    transactions_root=transactions_root(raw),
+                    receipts_root=receipts_root(outcome.receipts),
+                    gas_used=0,
+                    gas_limit=self.genesis.block.gas_limit,
+                    base_fee_per_gas=self.genesis.block.base_fee_per_gas,
+                    extra_data=EXTRA_DATA,
+                )
+                block = Block(header, tuple(raw), (sign_commit(header.hash, proposer_key),))
+                self.verify_commit(block)
+                self._put_block(batch, block, outcome.receipts)
+        except BaseException:
+            self.ledger.reload()
+            raise
+        self.head = block
+        return block, outcome.receipts
+
+    def verify_commit(self, block: Block) -> None:
+        """Signers of the block hash must hold more than 2/3 of the validators' voting power."""
+        try:
+            verify_commit(block.hash, block.commit, self.validators)
+        except InvalidCommitError as exc:
+            raise InvalidBlockError("commit", str(exc)) from None
+
+    def _put_block(self, batch: plyvel.WriteBatch, block: Block, receipts: list[Receipt]) -> None:
+        number = block.header.number.to_bytes(8, "big")
+        batch.put(BLOCK + number, block.encode())
+        batch.put(BLOCK_BY_HASH + block.hash, number)
+        batch.put(RECEIPTS + number, rlp_encode.encode([r.fields() for r in receipts]))
+        for index, raw in enumerate(block.transactions):
+            batch.put(TX_INDEX + keccak(raw), number + index.to_bytes(4, "big"))
+        batch.put(HEAD, number)

@@ -1,0 +1,127 @@
+"""The state transition: what a block's transactions do to the ledger.
+
+execute_block(store, rules, number, timestamp, transactions)
+  1. expire pending transfers whose timeout has passed (same set on every validator)
+  2. for each transaction, in order:
+       the nonce must be the sender's next one  (else the block is invalid)
+       the nonce is consumed, even if the transfers fail (as in Ethereum)
+       every debit must be authorised for the signer
+       all transfers are booked, or none (receipt status 0 with the rule broken)
+  3. the overlay, receipts and journal go to the store in one write batch (node.chain)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from ledger.apply import BookingContext, TransferRejected, apply_transfers, expire_pending
+from ledger.authz import RoleGrant, authorize_debit
+from ledger.errors import LedgerError
+from ledger.journal import JournalEntry, Posting
+from ledger.state import Overlay
+from ledger.store import LedgerStore
+from ledger.tx import LedgerTransaction
+from node.block import Receipt
+
+
+class InvalidBlockError(ValueError):
+    """A block breaks a chain rule; `field` names what differs or what is wrong."""
+
+    def __init__(self, field_name: str, message: str) -> None:
+        super().__init__(f"invalid block: {field_name}: {message}")
+        self.field = field_name
+
+
+class TransactionRejected(Exception):
+    """Mempool admission refused a transaction; `rule` is a stable code, the message says why."""
+
+    def __init__(self, rule: str, message: str) -> None:
+        super().__init__(message)
+        self.rule = rule
+        self.message = message
+
+
+@dataclass(frozen=True)
+class ChainRules:
+    chain_id: int
+    exponents: dict[str, int]
+    roles: tuple[RoleGrant, ...]
+    expiries_max: int = 10_000
+
+
+@dataclass
+class BlockOutcome:
+    overlay: Overlay
+    receipts: list[Receipt] = field(default_factory=list)
+    journal: list[JournalEntry] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class SignedTransaction:
+    """A decoded transaction with its raw bytes, hash and recovered sender (computed once)."""
+
+    tx: LedgerTransaction
+    raw: bytes
+    hash: bytes
+    sender: str
+
+
+def execute_block(
+    store: LedgerStore, rules: ChainRules, number: int, timestamp: int, transactions: Sequence[SignedTransaction]
+) -> BlockOutcome:
+    outcome = BlockOutcome(Overlay(store))
+    block_ctx = BookingContext(number, timestamp, b"", rules.exponents)
+    expired = expire_pending(outcome.overlay, store.expiring(timestamp, rules.expiries_max), block_ctx)
+    _journal(outcome, number, -1, b"", expired)
+    for index, signed in enumerate(transactions):
+        tx = signed.tx
+        if tx.chain_id != rules.chain_id:
+            raise InvalidBlockError(f"transactions[{index}].chain_id", f"{tx.chain_id} is not {rules.chain_id}")
+        expected = outcome.overlay.nonce(signed.sender)
+        if tx.nonce != expected:
+            raise InvalidBlockError(f"transactions[{index}].nonce", f"{tx.nonce} but {signed.sender} is at {expected}")
+        outcome.overlay.set_nonce(signed.sender, expected + 1)
+        ctx = BookingContext(number, timestamp, signed.hash, rules.exponents)
+        receipt = apply_transaction(outcome.overlay, signed, rules, ctx)
+        outcome.receipts.append(receipt)
+        _journal(outcome, number, index, signed.hash, list(receipt.postings))
+    return outcome
+
+
+def apply_transaction(overlay: Overlay, signed: SignedTransaction, rules: ChainRules, ctx: BookingContext) -> Receipt:
+    """Book one transaction's transfers into `overlay`, all or none; the receipt says which."""
+    sender_bytes = bytes.fromhex(signed.sender[2:])
+    scratch = overlay.child()
+    try:
+        authorize_transaction(scratch, signed, rules.roles)
+        postings = apply_transfers(scratch, signed.tx.transfers, ctx)
+    except TransferRejected as rejected:
+        return Receipt(signed.hash, sender_bytes, 0, rejected.rule, rejected.message, rejected.index)
+    except LedgerError as error:
+        return Receipt(signed.hash, sender_bytes, 0, error.rule, error.message, getattr(error, "index", -1))
+    scratch.merge_into_parent()
+    return Receipt(signed.hash, sender_bytes, 1, postings=tuple(postings))
+
+
+def authorize_transaction(state: Overlay, signed: SignedTransaction, roles: Sequence[RoleGrant]) -> None:
+    """Every debited account (for post/void: the pending transfer's) must accept the signer."""
+    for index, transfer in enumerate(signed.tx.transfers):
+        account_id = transfer.debit_account_id
+        if transfer.is_post or transfer.is_void:
+            pending = state.transfer(transfer.pending_id)
+            if pending is None:
+                continue  # apply_transfers names the missing pending transfer
+            account_id = pending.transfer.debit_account_id
+        account = state.account(account_id)
+        if account is None:
+            continue  # apply_transfers names the missing account
+        try:
+            authorize_debit(signed.sender, account, roles)
+        except LedgerError as error:
+            raise TransferRejected(index, error) from None
+
+
+def _journal(outcome: BlockOutcome, number: int, tx_index: int, tx_hash: bytes, postings: list[Posting]) -> None:
+    for posting in postings:
+        outcome.journal.append(JournalEntry(number, tx_index, tx_hash, len(outcome.journal), posting))

@@ -1,0 +1,123 @@
+"""The JSON-RPC 2.0 endpoint (aiohttp): parsing, limits, batches, dispatch.
+
+Every request is bounded before it is parsed: body size, batch length and JSON nesting.
+Errors follow JSON-RPC 2.0 (-32700 parse, -32600 invalid request, -32601 unknown method,
+-32602 bad params, -32603 internal) and EIP-1474 for refused transactions.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import web
+
+from node.log import event
+from node.rpc.errors import (
+    INTERNAL_ERROR,
+    INVALID_REQUEST,
+    LIMIT_EXCEEDED,
+    METHOD_NOT_FOUND,
+    PARSE_ERROR,
+    RpcError,
+)
+
+log = logging.getLogger("qenex.rpc")
+
+MAX_BODY_BYTES = 8 * 1024 * 1024
+MAX_BATCH = 2000
+MAX_JSON_DEPTH = 32
+
+Handler = Callable[[list[Any]], Any]
+
+
+def _depth(value: object, limit: int) -> bool:
+    """True if `value` nests no deeper than `limit` (iterative: hostile input cannot recurse us)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return False
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return True
+
+
+def _error(request_id: object, error: RpcError) -> dict:
+    return {"jsonrpc": "2.0", "id": request_id, "error": error.to_json()}
+
+
+class JsonRpcServer:
+    def __init__(self, methods: dict[str, Handler]) -> None:
+        self.methods = methods
+
+    def call(self, request: object) -> dict | None:
+        """One JSON-RPC request object to its response (None for a notification)."""
+        if (
+            not isinstance(request, dict)
+            or request.get("jsonrpc") != "2.0"
+            or not isinstance(request.get("method"), str)
+        ):
+            return _error(
+                request.get("id") if isinstance(request, dict) else None,
+                RpcError(INVALID_REQUEST, "a request is an object with jsonrpc '2.0' and a string method"),
+            )
+        request_id = request.get("id")
+        method = request["method"]
+        params = request.get("params", [])
+        if not isinstance(params, list):
+            return _error(request_id, RpcError(INVALID_REQUEST, "params must be an array"))
+        handler = self.methods.get(method)
+        if handler is None:
+            return _error(request_id, RpcError(METHOD_NOT_FOUND, f"method {method!r} does not exist"))
+        try:
+            result = handler(params)
+        except RpcError as error:
+            response = _error(request_id, error)
+        except Exception:
+            log.exception("rpc_internal_error", extra={"fields": {"method": method}})
+            response = _error(request_id, RpcError(INTERNAL_ERROR, f"internal error in {method}; see the node log"))
+        else:
+            response = {"jsonrpc": "2.0", "id": request_id, "result": result}
+        return response if "id" in request else None
+
+    def handle_body(self, body: bytes) -> object:
+        try:
+            payload = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            return _error(None, RpcError(PARSE_ERROR, "the request body is not valid JSON"))
+        if not _depth(payload, MAX_JSON_DEPTH):
+            return _error(None, RpcError(INVALID_REQUEST, f"JSON nested deeper than {MAX_JSON_DEPTH} levels"))
+        if isinstance(payload, list):
+            if not payload:
+                return _error(None, RpcError(INVALID_REQUEST, "an empty batch is not a request"))
+            if len(payload) > MAX_BATCH:
+                return _error(
+                    None, RpcError(LIMIT_EXCEEDED, f"batch of {len(payload)} exceeds the limit of {MAX_BATCH}")
+                )
+            responses = [r for r in (self.call(item) for item in payload) if r is not None]
+            return responses or None
+        return self.call(payload)
+
+    async def http_handler(self, request: web.Request) -> web.StreamResponse:
+        if request.method == "GET":
+            return web.json_response({"service": "qenex JSON-RPC", "usage": "POST a JSON-RPC 2.0 request"})
+        if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+            return web.json_response(
+                _error(None, RpcError(LIMIT_EXCEEDED, f"request body exceeds {MAX_BODY_BYTES} bytes")), status=413
+            )
+        body = await request.content.read(MAX_BODY_BYTES + 1)
+        if len(body) > MAX_BODY_BYTES:
+            return web.json_response(
+                _error(None, RpcError(LIMIT_EXCEEDED, f"request body exceeds {MAX_BODY_BYTES} bytes")), status=413
+            )
+        result = self.handle_body(body)
+        if result is None:
+            return web.Response(status=204)
+        if isinstance(result, dict) and "error" in result:
+            event(log, "rpc_error", logging.DEBUG, code=result["error"]["code"])
+        return web.json_response(result, dumps=lambda v: json.dumps(v, separators=(",", ":")))

@@ -1,0 +1,52 @@
+"""Run a node: the aiohttp server, the block producer, and a clean stop on SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from node.log import event
+from node.rpc.methods import RpcMethods
+from node.rpc.server import MAX_BODY_BYTES, JsonRpcServer
+from node.service import Node, NodeConfig
+
+log = logging.getLogger("qenex.node")
+
+
+def build_app(node: Node) -> web.Application:
+    server = JsonRpcServer(RpcMethods(node).table())
+    app = web.Application(client_max_size=MAX_BODY_BYTES + 1024)
+    app.router.add_post("/", server.http_handler)
+    app.router.add_get("/", server.http_handler)
+    app.router.add_get("/health", lambda request: web.json_response({"status": "ok", "height": node.chain.height}))
+    return app
+
+
+async def serve(config: NodeConfig, on_ready: Callable[[Node, str], Awaitable[None] | None] | None = None) -> None:
+    """Start the node, call `on_ready(node, rpc_url)`, and run until a stop signal."""
+    node = Node(config)
+    runner = web.AppRunner(build_app(node), access_log=None, handle_signals=False)
+    try:
+        await runner.setup()
+        site = web.TCPSite(runner, config.rpc_host, config.rpc_port, reuse_address=True)
+        await site.start()
+        port = runner.addresses[0][1] if runner.addresses else config.rpc_port
+        url = f"http://{config.rpc_host}:{port}"
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, node.stop)
+        event(log, "node_started", height=node.chain.height, rpc=url, chain_id=node.genesis.chain_id)
+        if on_ready is not None:
+            maybe = on_ready(node, url)
+            if asyncio.iscoroutine(maybe):
+                await maybe
+        await node.run_producer()
+    finally:
+        await runner.cleanup()
+        height = node.chain.height
+        node.close()
+        event(log, "node_stopped", height=height)

@@ -1,0 +1,142 @@
+"""The node: opens the chain, admits transactions, produces blocks, serves JSON-RPC.
+
+Flow of a payment inside the node:
+  RPC eth_sendRawTransaction -> admit() [decode, signature, chain id, nonce, dry run]
+  -> mempool -> produce() every block interval -> node.chain.Chain.produce_block
+  -> receipts readable over RPC.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from genesis.builder import GENESIS_FILE, VALIDATOR_KEY_FILE
+from genesis.schema import Genesis, load_genesis
+from ledger.apply import BookingContext
+from ledger.state import Overlay
+from ledger.tx import InvalidSignatureError, TransactionDecodeError, decode_transaction
+from node.chain import Chain
+from node.execution import SignedTransaction, TransactionRejected, apply_transaction
+from node.log import event
+from node.mempool import Mempool
+
+log = logging.getLogger("qenex.node")
+
+
+@dataclass(frozen=True)
+class NodeConfig:
+    home: Path
+    rpc_host: str = "127.0.0.1"
+    rpc_port: int = 8545
+    mempool_max: int = 50_000
+
+
+def read_validator_key(home: Path) -> bytes:
+    path = home / VALIDATOR_KEY_FILE
+    try:
+        text = path.read_text().strip()
+    except FileNotFoundError:
+        raise FileNotFoundError(f"no validator key at {path}; run `qenex genesis init --dev --home {home}`") from None
+    key = bytes.fromhex(text.removeprefix("0x"))
+    if len(key) != 32:
+        raise ValueError(f"{path} must hold a 32-byte hex private key")
+    return key
+
+
+class Node:
+    def __init__(self, config: NodeConfig) -> None:
+        self.config = config
+        self.genesis: Genesis = load_genesis(config.home / GENESIS_FILE)
+        self.validator_key = read_validator_key(config.home)
+        self.chain = Chain(config.home / "data", self.genesis)
+        self.mempool = Mempool(config.mempool_max)
+        self.new_block = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self.started_at = time.time()
+
+    def close(self) -> None:
+        self.chain.close()
+
+    # --- admission ---------------------------------------------------------------------------
+
+    def admit(self, raw: bytes) -> SignedTransaction:
+        """Check a raw transaction and put it in the mempool; raise TransactionRejected if not."""
+        try:
+            tx = decode_transaction(raw)
+        except TransactionDecodeError as exc:
+            raise TransactionRejected("malformed", str(exc)) from None
+        try:
+            sender = tx.sender()
+        except InvalidSignatureError as exc:
+            raise TransactionRejected("invalid_signature", str(exc)) from None
+        if tx.chain_id != self.genesis.chain_id:
+            raise TransactionRejected(
+                "wrong_chain_id", f"transaction is for chain {tx.chain_id}, this is chain {self.genesis.chain_id}"
+            )
+        raw = bytes(raw)
+        signed = SignedTransaction(tx, raw, tx.hash, sender)
+        if self.chain.locate_transaction(signed.hash) is not None:
+            raise TransactionRejected("already_known", f"transaction {signed.hash.hex()} is already in a block")
+        for transfer in tx.transfers:
+            if self.chain.ledger.transfer(transfer.id) is not None:
+                raise TransactionRejected("duplicate_transfer_id", f"transfer id {transfer.id:#x} was already booked")
+        state_nonce = self.chain.ledger.nonce(sender)
+        if tx.nonce == state_nonce + self.mempool.pending_count(sender):
+            self._dry_run(signed)
+        self.mempool.add(signed, state_nonce)
+        event(log, "tx_admitted", logging.DEBUG, tx=signed.hash.hex(), sender=sender, nonce=tx.nonce)
+        return signed
+
+    def _dry_run(self, signed: SignedTransaction) -> None:
+        """Apply against the head state and throw the result away: accounts, currency, funds, roles."""
+        head = self.chain.head.header
+        ctx = BookingContext(
+            head.number + 1, max(head.timestamp, int(time.time())), signed.hash, self.genesis.exponents
+        )
+        receipt = apply_transaction(Overlay(self.chain.ledger), signed, self.chain.rules, ctx)
+        if not receipt.status:
+            raise TransactionRejected(receipt.error_rule, receipt.error_message)
+
+    # --- block production --------------------------------------------------------------------
+
+    def produce(self) -> int:
+        """Build one block from the mempool if there is work (or empty blocks are on)."""
+        params = self.genesis.block
+        if not len(self.mempool) and not params.empty_blocks:
+            return 0
+        batch = self.mempool.take(params.max_transactions, params.max_bytes)
+        started = time.perf_counter()
+        block, receipts = self.chain.produce_block(batch, self.validator_key)
+        self.mempool.remove(batch)
+        event(
+            log,
+            "block_committed",
+            height=block.header.number,
+            txs=len(batch),
+            failed=sum(1 for r in receipts if not r.status),
+            ms=round((time.perf_counter() - started) * 1000, 1),
+            mempool=len(self.mempool),
+        )
+        self.new_block.set()
+        self.new_block = asyncio.Event()
+        return len(batch)
+
+    async def run_producer(self) -> None:
+        interval = self.genesis.block.interval_ms / 1000
+        next_tick = time.monotonic() + interval
+        while not self._stopping.is_set():
+            delay = max(0.0, next_tick - time.monotonic())
+            try:
+                await asyncio.wait_for(self._stopping.wait(), timeout=delay)
+                break
+            except TimeoutError:
+                pass
+            next_tick = max(next_tick + interval, time.monotonic())
+            self.produce()
+
+    def stop(self) -> None:
+        self._stopping.set()
