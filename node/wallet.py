@@ -47,6 +47,11 @@ def build_transfer_tx(client: RpcClient, key: bytes, args: argparse.Namespace) -
     if args.pending_timeout and not args.pending:
         raise ValueError("--timeout applies to --pending transfers only")
     currency = (args.currency or "").upper()
+    if pending_id and args.amount and not currency:
+        pending = client.call("qenex_getTransfer", hex(pending_id))
+        if pending is None:
+            raise ValueError(f"pending transfer {hex(pending_id)} does not exist on this chain")
+        currency = pending["currency"]
     amount = 0
     if args.amount:
         if currency not in exponents:
