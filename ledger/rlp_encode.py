@@ -16,6 +16,11 @@ def _length_prefix(length: int, offset: int) -> bytes:
     return bytes([offset + 55 + len(length_bytes)]) + length_bytes
 
 
+def list_prefix(payload_length: int) -> bytes:
+    """The header of a list whose items' encodings total `payload_length` bytes."""
+    return _length_prefix(payload_length, 0xC0)
+
+
 def encode(item: bytes | list | tuple) -> bytes:
     if isinstance(item, bytes | bytearray):
         if len(item) == 1 and item[0] < 0x80:

@@ -57,21 +57,23 @@ class Transfer:
     timeout_seconds: int = 0
     fx_rate: str = ""
 
+    # int.__and__ rather than IntFlag's own `&`, which builds a new enum member per call and
+    # showed up in block-application profiles.
     @property
     def is_pending(self) -> bool:
-        return bool(self.flags & TransferFlags.PENDING)
+        return int.__and__(self.flags, 2) != 0
 
     @property
     def is_post(self) -> bool:
-        return bool(self.flags & TransferFlags.POST_PENDING)
+        return int.__and__(self.flags, 4) != 0
 
     @property
     def is_void(self) -> bool:
-        return bool(self.flags & TransferFlags.VOID_PENDING)
+        return int.__and__(self.flags, 8) != 0
 
     @property
     def is_linked(self) -> bool:
-        return bool(self.flags & TransferFlags.LINKED)
+        return int.__and__(self.flags, 1) != 0
 
 
 @dataclass(frozen=True, slots=True)

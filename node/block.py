@@ -127,9 +127,18 @@ class Receipt:
         )
 
 
-def transactions_root(raw_transactions: list[bytes] | tuple[bytes, ...]) -> bytes:
-    return keccak(rlp_encode.encode([keccak(raw) for raw in raw_transactions]))
+def transactions_root(tx_hashes: list[bytes]) -> bytes:
+    """keccak of the RLP list of transaction hashes (not Ethereum's trie: nothing here needs
+    per-transaction inclusion proofs against the header yet)."""
+    return keccak(rlp_encode.encode(tx_hashes))
 
 
-def receipts_root(receipts: list[Receipt]) -> bytes:
-    return keccak(rlp_encode.encode([r.fields() for r in receipts]))
+def encode_receipts(receipts: list[Receipt]) -> list[bytes]:
+    """Each receipt's stored RLP form (stored one key per receipt, so one lookup reads one)."""
+    return [rlp_encode.encode(r.fields()) for r in receipts]
+
+
+def receipts_root(encoded_receipts: list[bytes]) -> bytes:
+    """keccak of the RLP list of the block's receipts, built from their stored encodings."""
+    payload = b"".join(encoded_receipts)
+    return keccak(rlp_encode.list_prefix(len(payload)) + payload)

@@ -4,7 +4,7 @@ One LevelDB (plyvel) database holds the ledger (b"L" keys, ledger.store) and the
 keys, below). Each block, its receipts, its transaction index, the ledger changes and the new
 head are written in one synced write batch: a crash leaves a block fully applied or absent.
 
-  Cb <number u64>  block        Ch <hash>   number        Cr <number u64>  receipts
+  Cb <number u64>  block        Ch <hash>   number        Cr <number u64><index u32>  receipt
   Cx <tx hash>     number u64 + index u32   Cm head / Cm genesis
 """
 
@@ -27,7 +27,7 @@ from ledger.apply import BookingContext, apply_transfers
 from ledger.journal import JournalEntry
 from ledger.state import Overlay
 from ledger.store import LedgerStore
-from node.block import Block, Header, Receipt, receipts_root, transactions_root
+from node.block import Block, Header, Receipt, encode_receipts, receipts_root, transactions_root
 from node.execution import ChainRules, InvalidBlockError, SignedTransaction, execute_block
 
 BLOCK = b"Cb"
@@ -115,8 +115,14 @@ class Chain:
         return int.from_bytes(data, "big") if data is not None else None
 
     def receipts(self, number: int) -> list[Receipt]:
-        data = self.db.get(RECEIPTS + number.to_bytes(8, "big"))
-        return [Receipt.from_fields(f) for f in rlp.decode(data)] if data else []
+        prefix = RECEIPTS + number.to_bytes(8, "big")
+        return [Receipt.from_fields(rlp.decode(value)) for _, value in self.db.iterator(prefix=prefix)]
+
+    def receipt(self, location: TxLocation) -> Receipt:
+        data = self.db.get(RECEIPTS + location.block_number.to_bytes(8, "big") + location.index.to_bytes(4, "big"))
+        if data is None:
+            raise KeyError(f"no receipt at block {location.block_number} index {location.index}")
+        return Receipt.from_fields(rlp.decode(data))
 
     def locate_transaction(self, tx_hash: bytes) -> TxLocation | None:
         data = self.db.get(TX_INDEX + tx_hash)
@@ -145,13 +151,13 @@ class Chain:
                 proposer=bytes(20),
                 state_root=root,
                 transactions_root=transactions_root([]),
-                receipts_root=receipts_root([]),
+                receipts_root=receipts_root(encode_receipts([])),
                 gas_used=0,
                 gas_limit=genesis.block.gas_limit,
                 base_fee_per_gas=genesis.block.base_fee_per_gas,
                 extra_data=keccak(canonical_json(genesis.raw)),
             )
-            self._put_block(batch, Block(header, ()), [])
+            self._put_block(batch, Block(header, ()), [], encode_receipts([]))
             batch.put(GENESIS, canonical_json(genesis.raw))
 
     def produce_block(
@@ -163,7 +169,9 @@ class Chain:
         number = parent.number + 1
         outcome = execute_block(self.ledger, self.rules, number, timestamp, transactions)
         raw = [t.raw for t in transactions]
+        hashes = [t.hash for t in transactions]
         try:
+            encoded_receipts = encode_receipts(outcome.receipts)
             with self.db.write_batch(transaction=True, sync=True) as batch:
                 root = self.ledger.stage(batch, outcome.overlay, outcome.journal)
                 proposer = coincurve.PrivateKey(proposer_key)
@@ -173,8 +181,8 @@ class Chain:
                     timestamp=timestamp,
                     proposer=keccak(proposer.public_key.format(compressed=False)[1:])[-20:],
                     state_root=root,
-                    transactions_root=transactions_root(raw),
-                    receipts_root=receipts_root(outcome.receipts),
+                    transactions_root=transactions_root(hashes),
+                    receipts_root=receipts_root(encoded_receipts),
                     gas_used=0,
                     gas_limit=self.genesis.block.gas_limit,
                     base_fee_per_gas=self.genesis.block.base_fee_per_gas,
@@ -182,7 +190,7 @@ class Chain:
                 )
                 block = Block(header, tuple(raw), (sign_commit(header.hash, proposer_key),))
                 self.verify_commit(block)
-                self._put_block(batch, block, outcome.receipts)
+                self._put_block(batch, block, hashes, encoded_receipts)
         except BaseException:
             self.ledger.reload()
             raise
@@ -196,11 +204,14 @@ class Chain:
         except InvalidCommitError as exc:
             raise InvalidBlockError("commit", str(exc)) from None
 
-    def _put_block(self, batch: plyvel.WriteBatch, block: Block, receipts: list[Receipt]) -> None:
+    def _put_block(
+        self, batch: plyvel.WriteBatch, block: Block, tx_hashes: list[bytes], encoded_receipts: list[bytes]
+    ) -> None:
         number = block.header.number.to_bytes(8, "big")
         batch.put(BLOCK + number, block.encode())
         batch.put(BLOCK_BY_HASH + block.hash, number)
-        batch.put(RECEIPTS + number, rlp_encode.encode([r.fields() for r in receipts]))
-        for index, raw in enumerate(block.transactions):
-            batch.put(TX_INDEX + keccak(raw), number + index.to_bytes(4, "big"))
+        for index, encoded in enumerate(encoded_receipts):
+            batch.put(RECEIPTS + number + index.to_bytes(4, "big"), encoded)
+        for index, tx_hash in enumerate(tx_hashes):
+            batch.put(TX_INDEX + tx_hash, number + index.to_bytes(4, "big"))
         batch.put(HEAD, number)

@@ -14,6 +14,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from eth_hash.auto import keccak
+
 from genesis.builder import GENESIS_FILE, VALIDATOR_KEY_FILE
 from genesis.schema import Genesis, load_genesis
 from ledger.apply import BookingContext
@@ -78,7 +80,7 @@ class Node:
                 "wrong_chain_id", f"transaction is for chain {tx.chain_id}, this is chain {self.genesis.chain_id}"
             )
         raw = bytes(raw)
-        signed = SignedTransaction(tx, raw, tx.hash, sender)
+        signed = SignedTransaction(tx, raw, keccak(raw), sender)
         if self.chain.locate_transaction(signed.hash) is not None:
             raise TransactionRejected("already_known", f"transaction {signed.hash.hex()} is already in a block")
         for transfer in tx.transfers:

@@ -199,7 +199,7 @@ class RpcMethods:
         if location is None:
             return None
         block = self.chain.block(location.block_number)
-        receipt = self.chain.receipts(location.block_number)[location.index]
+        receipt = self.chain.receipt(location)
         return serialize_receipt(receipt, block, location.index, self.node.genesis.exponents)
 
     def get_transaction_count(self, params: list) -> str:

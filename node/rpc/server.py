@@ -110,12 +110,16 @@ class JsonRpcServer:
             return web.json_response(
                 _error(None, RpcError(LIMIT_EXCEEDED, f"request body exceeds {MAX_BODY_BYTES} bytes")), status=413
             )
-        body = await request.content.read(MAX_BODY_BYTES + 1)
-        if len(body) > MAX_BODY_BYTES:
-            return web.json_response(
-                _error(None, RpcError(LIMIT_EXCEEDED, f"request body exceeds {MAX_BODY_BYTES} bytes")), status=413
-            )
-        result = self.handle_body(body)
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.content.iter_chunked(64 * 1024):  # read() alone may return a part
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                return web.json_response(
+                    _error(None, RpcError(LIMIT_EXCEEDED, f"request body exceeds {MAX_BODY_BYTES} bytes")), status=413
+                )
+            chunks.append(chunk)
+        result = self.handle_body(b"".join(chunks))
         if result is None:
             return web.Response(status=204)
         if isinstance(result, dict) and "error" in result:

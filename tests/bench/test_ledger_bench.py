@@ -1,0 +1,50 @@
+"""Smoke test of `qenex bench ledger`: a small run end to end against a real node subprocess.
+
+No timing thresholds: the figures only have to exist and be positive; the bench itself fails
+unless every transfer is committed and booked.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+
+import pytest
+
+from bench.ledger_bench import BenchError, run_bench, run_cli
+
+pytestmark = pytest.mark.slow
+
+
+def test_small_run_commits_every_transfer(tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # to check that the bench home is removed
+    result = run_bench(transfers=300, senders=2, batch=50, block_interval_ms=100, progress=False, seed=7)
+
+    assert result.transfers == 300
+    assert result.committed == 300
+    assert result.transfers_checked == 300
+    assert result.accounts_reconciled == 2
+    assert result.receipts_checked >= 1
+    assert result.blocks >= 1
+    for figure in (result.transfers_per_s, result.recoveries_per_s, result.ratio, result.duration_s):
+        assert figure > 0
+    assert 0 < result.latency_p50_ms <= result.latency_p99_ms <= result.latency_max_ms
+    assert result.machine["nproc"] >= 1
+    assert list(tmp_path.iterdir()) == []  # node stopped, temporary home removed
+
+
+def test_cli_prints_one_json_object(capsys):
+    args = argparse.Namespace(transfers=40, senders=1, batch=16, block_interval_ms=100, json=True)
+    assert run_cli(args) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["committed"] == 40
+    assert result["senders"] == 1
+    assert result["transfers_per_s"] > 0
+
+
+def test_bad_arguments_fail_before_starting_a_node():
+    with pytest.raises(BenchError, match="--batch"):
+        run_bench(transfers=10, senders=1, batch=5000, progress=False)
+    with pytest.raises(BenchError, match="--transfers"):
+        run_bench(transfers=0, progress=False)
