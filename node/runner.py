@@ -18,7 +18,7 @@ log = logging.getLogger("qenex.node")
 
 
 def build_app(node: Node) -> web.Application:
-    server = JsonRpcServer(RpcMethods(node).table())
+    server = JsonRpcServer(RpcMethods(node).table(), prepare=node.prepare_rpc)
     app = web.Application(client_max_size=MAX_BODY_BYTES + 1024)
     app.router.add_post("/", server.http_handler)
     app.router.add_get("/", server.http_handler)
@@ -39,6 +39,7 @@ async def serve(config: NodeConfig, on_ready: Callable[[Node, str], Awaitable[No
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, node.stop)
+        await node.signatures.warm_up()
         event(log, "node_started", height=node.chain.height, rpc=url, chain_id=node.genesis.chain_id)
         if on_ready is not None:
             maybe = on_ready(node, url)

@@ -25,6 +25,7 @@ from node.chain import Chain
 from node.execution import SignedTransaction, TransactionRejected, apply_transaction
 from node.log import event
 from node.mempool import Mempool
+from node.sigpool import SignaturePool, default_workers
 
 log = logging.getLogger("qenex.node")
 
@@ -35,6 +36,7 @@ class NodeConfig:
     rpc_host: str = "127.0.0.1"
     rpc_port: int = 8545
     mempool_max: int = 50_000
+    verify_workers: int | None = None  # signature-recovery processes; None: one per spare core
 
 
 def read_validator_key(home: Path) -> bytes:
@@ -56,12 +58,29 @@ class Node:
         self.validator_key = read_validator_key(config.home)
         self.chain = Chain(config.home / "data", self.genesis)
         self.mempool = Mempool(config.mempool_max)
+        self.signatures = SignaturePool(default_workers() if config.verify_workers is None else config.verify_workers)
         self.new_block = asyncio.Event()
         self._stopping = asyncio.Event()
         self.started_at = time.time()
 
     def close(self) -> None:
+        self.signatures.close()
         self.chain.close()
+
+    async def prepare_rpc(self, payload: object) -> None:
+        """Before a JSON-RPC batch runs: recover its transactions' signers in the worker pool."""
+        if not isinstance(payload, list):
+            return
+        raws = []
+        for item in payload:
+            if isinstance(item, dict) and item.get("method") == "eth_sendRawTransaction":
+                params = item.get("params")
+                if isinstance(params, list) and params and isinstance(params[0], str) and params[0][:2] == "0x":
+                    try:
+                        raws.append(bytes.fromhex(params[0][2:]))
+                    except ValueError:
+                        continue
+        await self.signatures.recover(raws)
 
     # --- admission ---------------------------------------------------------------------------
 
@@ -71,10 +90,12 @@ class Node:
             tx = decode_transaction(raw)
         except TransactionDecodeError as exc:
             raise TransactionRejected("malformed", str(exc)) from None
-        try:
-            sender = tx.sender()
-        except InvalidSignatureError as exc:
-            raise TransactionRejected("invalid_signature", str(exc)) from None
+        sender = self.signatures.claim(raw)
+        if sender is None:
+            try:
+                sender = tx.sender()
+            except InvalidSignatureError as exc:
+                raise TransactionRejected("invalid_signature", str(exc)) from None
         if tx.chain_id != self.genesis.chain_id:
             raise TransactionRejected(
                 "wrong_chain_id", f"transaction is for chain {tx.chain_id}, this is chain {self.genesis.chain_id}"

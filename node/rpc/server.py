@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -47,13 +47,25 @@ def _depth(value: object, limit: int) -> bool:
     return True
 
 
+class _Rejected:
+    """A body refused before dispatch, carrying its error response."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: dict) -> None:
+        self.error = error
+
+
 def _error(request_id: object, error: RpcError) -> dict:
     return {"jsonrpc": "2.0", "id": request_id, "error": error.to_json()}
 
 
 class JsonRpcServer:
-    def __init__(self, methods: dict[str, Handler]) -> None:
+    def __init__(self, methods: dict[str, Handler], prepare: Callable[[object], Awaitable[None]] | None = None):
+        """`prepare` is awaited with each parsed request before dispatch (e.g. to verify a
+        batch's signatures in parallel); it may only warm caches, never change the outcome."""
         self.methods = methods
+        self.prepare = prepare
 
     def call(self, request: object) -> dict | None:
         """One JSON-RPC request object to its response (None for a notification)."""
@@ -86,12 +98,22 @@ class JsonRpcServer:
         return response if "id" in request else None
 
     def handle_body(self, body: bytes) -> object:
+        payload = self.parse(body)
+        return payload.error if isinstance(payload, _Rejected) else self.dispatch(payload)
+
+    @staticmethod
+    def parse(body: bytes) -> object:
         try:
             payload = json.loads(body)
         except (ValueError, UnicodeDecodeError):
-            return _error(None, RpcError(PARSE_ERROR, "the request body is not valid JSON"))
+            return _Rejected(_error(None, RpcError(PARSE_ERROR, "the request body is not valid JSON")))
         if not _depth(payload, MAX_JSON_DEPTH):
-            return _error(None, RpcError(INVALID_REQUEST, f"JSON nested deeper than {MAX_JSON_DEPTH} levels"))
+            return _Rejected(
+                _error(None, RpcError(INVALID_REQUEST, f"JSON nested deeper than {MAX_JSON_DEPTH} levels"))
+            )
+        return payload
+
+    def dispatch(self, payload: object) -> object:
         if isinstance(payload, list):
             if not payload:
                 return _error(None, RpcError(INVALID_REQUEST, "an empty batch is not a request"))
@@ -119,7 +141,13 @@ class JsonRpcServer:
                     _error(None, RpcError(LIMIT_EXCEEDED, f"request body exceeds {MAX_BODY_BYTES} bytes")), status=413
                 )
             chunks.append(chunk)
-        result = self.handle_body(b"".join(chunks))
+        payload = self.parse(b"".join(chunks))
+        if isinstance(payload, _Rejected):
+            result = payload.error
+        else:
+            if self.prepare is not None and isinstance(payload, list) and len(payload) <= MAX_BATCH:
+                await self.prepare(payload)
+            result = self.dispatch(payload)
         if result is None:
             return web.Response(status=204)
         if isinstance(result, dict) and "error" in result:

@@ -1,0 +1,76 @@
+"""Signature recovery for batches of raw transactions in worker processes.
+
+Recovering the signer is the largest stateless cost of admitting a transaction, and the node's
+event loop is one core. When a JSON-RPC batch carries many eth_sendRawTransaction calls, the
+raw transactions go to a process pool first; admission then finds each sender already
+recovered (by the same decode_transaction code, from the same bytes) and spends its own core
+on the stateful checks. Singles and small batches skip the pool: the round trip costs more.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+
+from ledger.tx import InvalidSignatureError, TransactionDecodeError, decode_transaction
+
+MIN_BATCH_FOR_POOL = 16
+PRESIGNED_MAX = 200_000
+
+
+def recover_senders(raws: list[bytes]) -> list[str | None]:
+    """Worker side: the sender of each raw transaction, or None where it does not decode or verify."""
+    senders: list[str | None] = []
+    for raw in raws:
+        try:
+            senders.append(decode_transaction(raw).sender())
+        except (TransactionDecodeError, InvalidSignatureError):
+            senders.append(None)
+    return senders
+
+
+def default_workers() -> int:
+    return max(0, min(4, (os.cpu_count() or 1) - 1))
+
+
+class SignaturePool:
+    """A process pool plus the senders it recovered, waiting to be claimed by admission."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self._executor = (
+            ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) if workers > 0 else None
+        )
+        self._presigned: dict[bytes, str] = {}
+
+    async def recover(self, raws: list[bytes]) -> None:
+        """Recover the senders of `raws` off the event loop and remember them."""
+        if self._executor is None or len(raws) < MIN_BATCH_FOR_POOL:
+            return
+        loop = asyncio.get_running_loop()
+        chunk = -(-len(raws) // self.workers)
+        parts = [raws[i : i + chunk] for i in range(0, len(raws), chunk)]
+        results = await asyncio.gather(*(loop.run_in_executor(self._executor, recover_senders, p) for p in parts))
+        if len(self._presigned) + len(raws) > PRESIGNED_MAX:
+            self._presigned.clear()  # bounded: unclaimed entries (rejected early) must not pile up
+        for part, senders in zip(parts, results, strict=True):
+            for raw, sender in zip(part, senders, strict=True):
+                if sender is not None:
+                    self._presigned[raw] = sender
+
+    async def warm_up(self) -> None:
+        """Start the workers now, not on the first batch (a spawned worker imports for ~1 s)."""
+        if self._executor is not None:
+            loop = asyncio.get_running_loop()
+            await asyncio.gather(
+                *(loop.run_in_executor(self._executor, recover_senders, []) for _ in range(self.workers))
+            )
+
+    def claim(self, raw: bytes) -> str | None:
+        return self._presigned.pop(raw, None)
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)

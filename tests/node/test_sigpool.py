@@ -1,0 +1,54 @@
+"""Batch signature recovery in worker processes gives the same senders admission would."""
+
+from __future__ import annotations
+
+import asyncio
+
+from support.nodes import signed_transfer
+
+from genesis.builder import init_dev_home
+from node.service import Node, NodeConfig
+from node.sigpool import MIN_BATCH_FOR_POOL, SignaturePool
+
+
+def test_pool_recovers_senders_and_skips_bad_transactions(tmp_path):
+    listing = init_dev_home(tmp_path / "h", accounts=2)
+    raws = [signed_transfer(listing, i % 2, 1 - i % 2, 1, i // 2, i + 1) for i in range(MIN_BATCH_FOR_POOL + 4)]
+    tampered = bytearray(raws[0])
+    tampered[-40] ^= 0xFF  # inside s: a different signature, a different (or no) signer
+    garbage = b"\x51\x00"
+
+    async def scenario() -> tuple[list, str | None, str | None]:
+        pool = SignaturePool(workers=2)
+        try:
+            await pool.warm_up()
+            await pool.recover([*raws, bytes(tampered), garbage])
+            return [pool.claim(r) for r in raws], pool.claim(bytes(tampered)), pool.claim(garbage)
+        finally:
+            pool.close()
+
+    senders, tampered_sender, garbage_sender = asyncio.run(scenario())
+    assert senders == [listing[i % 2]["address"] for i in range(len(raws))]
+    assert tampered_sender != listing[0]["address"]
+    assert garbage_sender is None
+
+
+def test_admission_through_the_pool_matches_admission_without_it(tmp_path):
+    listing = init_dev_home(tmp_path / "h", accounts=2)
+    raws = [signed_transfer(listing, 0, 1, 1, n, n + 1) for n in range(MIN_BATCH_FOR_POOL)]
+    batch = [
+        {"jsonrpc": "2.0", "id": n, "method": "eth_sendRawTransaction", "params": ["0x" + r.hex()]}
+        for n, r in enumerate(raws)
+    ]
+
+    async def scenario() -> list:
+        node = Node(NodeConfig(tmp_path / "h", verify_workers=1))
+        try:
+            await node.prepare_rpc(batch)
+            admitted = [node.admit(r) for r in raws]
+            node.produce()
+            return [(a.sender, node.chain.locate_transaction(a.hash) is not None) for a in admitted]
+        finally:
+            node.close()
+
+    assert asyncio.run(scenario()) == [(listing[0]["address"], True)] * len(raws)
