@@ -60,9 +60,7 @@ def validate_account_id(account_id: str) -> str:
             raise InvalidAccountError(f"account id {account_id!r} is not a valid IBAN: {exc}") from None
     if _INTERNAL_ID.match(account_id):
         return account_id
-    raise InvalidAccountError(
-        f"account id {account_id!r} is neither an IBAN nor a structured id like 'GL:BANK:NAME'"
-    )
+    raise InvalidAccountError(f"account id {account_id!r} is neither an IBAN nor a structured id like 'GL:BANK:NAME'")
 
 
 @dataclass(frozen=True, slots=True)

@@ -139,8 +139,12 @@ def apply_batch(state: Overlay, transfers: Sequence[Transfer], ctx: BookingConte
             results.extend(BatchResult(i, p, None) for i, p in zip(chain, chain_postings, strict=True))
             continue
         for index in chain:
-            error = failure if index == failed_at else LinkedChainFailedError(
-                f"transfer {index} was not applied because transfer {failed_at} of its chain failed"
+            error = (
+                failure
+                if index == failed_at
+                else LinkedChainFailedError(
+                    f"transfer {index} was not applied because transfer {failed_at} of its chain failed"
+                )
             )
             results.append(BatchResult(index, None, error))
     return results
@@ -210,7 +214,9 @@ def validate_transfer_fields(transfer: Transfer) -> None:
     if int(transfer.flags) & ~int(KNOWN_FLAGS):  # IntFlag.__invert__ drops unknown bits
         raise InvalidTransferError(f"transfer {transfer.id:#x}: unknown flags {int(transfer.flags):#x}")
     if bin(int(transfer.flags & TWO_PHASE_FLAGS)).count("1") > 1:
-        raise InvalidTransferError(f"transfer {transfer.id:#x}: pending, post_pending and void_pending exclude each other")
+        raise InvalidTransferError(
+            f"transfer {transfer.id:#x}: pending, post_pending and void_pending exclude each other"
+        )
     if not 0 <= transfer.code <= CODE_MAX:
         raise InvalidTransferError(f"transfer {transfer.id:#x}: code {transfer.code} is not a u16")
     if not 0 <= transfer.amount <= AMOUNT_MAX:
@@ -338,7 +344,8 @@ def _active_account(state: Overlay, account_id: str, transfer: Transfer, side: s
     account = _existing_account(state, account_id, transfer, side)
     if account.currency != transfer.currency and transfer.currency:
         raise CurrencyMismatchError(
-            f"transfer {transfer.id:#x} is in {transfer.currency} but {side} account {account_id} is in {account.currency}"
+            f"transfer {transfer.id:#x} is in {transfer.currency} "
+            f"but {side} account {account_id} is in {account.currency}"
         )
     if account.status != AccountStatus.ACTIVE:
         raise AccountNotActiveError(
@@ -359,11 +366,13 @@ def _check_limits(debit: Account, credit: Account, amount: int, transfer: Transf
                 f"transfer {transfer.id:#x}: debit of {amount} would overdraw {debit.id} "
                 f"(available {allowed - debit.debits_pending - debit.debits_posted})"
             )
-    if credit.flags & AccountFlags.CREDITS_MUST_NOT_EXCEED_DEBITS:
-        if credit.credits_pending + credit.credits_posted + amount > credit.debits_posted:
-            raise ExceedsDebitsError(
-                f"transfer {transfer.id:#x}: credit of {amount} would exceed the debits of {credit.id}"
-            )
+    if (
+        credit.flags & AccountFlags.CREDITS_MUST_NOT_EXCEED_DEBITS
+        and credit.credits_pending + credit.credits_posted + amount > credit.debits_posted
+    ):
+        raise ExceedsDebitsError(
+            f"transfer {transfer.id:#x}: credit of {amount} would exceed the debits of {credit.id}"
+        )
 
 
 # --- the one place totals change ----------------------------------------------------------------

@@ -41,6 +41,8 @@ class RoleGrant:
         kind = self.namespace.split(":", 1)[0]
         if self.namespace != "*" and kind not in ("prefix", "iban"):
             raise InvalidAccountError(f"namespace {self.namespace!r} must be '*', 'prefix:...' or 'iban:CC:BANKCODE'")
+        if (kind == "prefix" and not self.namespace.removeprefix("prefix:").strip()) or self.namespace == "prefix":
+            raise InvalidAccountError(f"namespace {self.namespace!r} needs a non-empty id prefix after 'prefix:'")
         if kind == "iban" and len(self.namespace.split(":")) != 3:
             raise InvalidAccountError(f"namespace {self.namespace!r} must be 'iban:<country>:<bank code>'")
 

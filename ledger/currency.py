@@ -17,11 +17,47 @@ from ledger.errors import InvalidAmountError, UnknownCurrencyError
 # exponent matters to the ledger; a genesis file may declare other codes (e.g. tokenised
 # assets) with their own exponent.
 ISO_4217_EXPONENTS: dict[str, int] = {
-    "AED": 2, "AUD": 2, "BGN": 2, "BHD": 3, "BRL": 2, "CAD": 2, "CHF": 2, "CLP": 0, "CNY": 2,
-    "CZK": 2, "DKK": 2, "EUR": 2, "GBP": 2, "HKD": 2, "HUF": 2, "IDR": 2, "ILS": 2, "INR": 2,
-    "ISK": 0, "JOD": 3, "JPY": 0, "KRW": 0, "KWD": 3, "MXN": 2, "NOK": 2, "NZD": 2, "OMR": 3,
-    "PLN": 2, "RON": 2, "SAR": 2, "SEK": 2, "SGD": 2, "THB": 2, "TND": 3, "TRY": 2, "UGX": 0,
-    "USD": 2, "VND": 0, "XAF": 0, "XOF": 0, "ZAR": 2,
+    "AED": 2,
+    "AUD": 2,
+    "BGN": 2,
+    "BHD": 3,
+    "BRL": 2,
+    "CAD": 2,
+    "CHF": 2,
+    "CLP": 0,
+    "CNY": 2,
+    "CZK": 2,
+    "DKK": 2,
+    "EUR": 2,
+    "GBP": 2,
+    "HKD": 2,
+    "HUF": 2,
+    "IDR": 2,
+    "ILS": 2,
+    "INR": 2,
+    "ISK": 0,
+    "JOD": 3,
+    "JPY": 0,
+    "KRW": 0,
+    "KWD": 3,
+    "MXN": 2,
+    "NOK": 2,
+    "NZD": 2,
+    "OMR": 3,
+    "PLN": 2,
+    "RON": 2,
+    "SAR": 2,
+    "SEK": 2,
+    "SGD": 2,
+    "THB": 2,
+    "TND": 3,
+    "TRY": 2,
+    "UGX": 0,
+    "USD": 2,
+    "VND": 0,
+    "XAF": 0,
+    "XOF": 0,
+    "ZAR": 2,
 }
 
 CURRENCY_CODE_PATTERN = re.compile(r"^[A-Z]{3}$")
@@ -43,9 +79,7 @@ class Currency:
         if not CURRENCY_CODE_PATTERN.match(self.code):
             raise UnknownCurrencyError(f"currency code {self.code!r} is not three capital letters")
         if not 0 <= self.exponent <= MAX_EXPONENT:
-            raise UnknownCurrencyError(
-                f"currency {self.code}: exponent {self.exponent} is outside 0..{MAX_EXPONENT}"
-            )
+            raise UnknownCurrencyError(f"currency {self.code}: exponent {self.exponent} is outside 0..{MAX_EXPONENT}")
 
     @classmethod
     def iso(cls, code: str) -> Currency:
@@ -70,18 +104,14 @@ def parse_amount(text: str, exponent: int, code: str = "") -> int:
         raise InvalidAmountError(f"{what} must be decimal text, got {type(text).__name__}")
     stripped = text.strip()
     if not _DECIMAL_TEXT.match(stripped):
-        raise InvalidAmountError(
-            f"{what} {text!r} is not a plain positive decimal number such as 12.34"
-        )
+        raise InvalidAmountError(f"{what} {text!r} is not a plain positive decimal number such as 12.34")
     try:
         value = Decimal(stripped)
     except InvalidOperation:  # pragma: no cover - the pattern already excludes this
         raise InvalidAmountError(f"{what} {text!r} is not a decimal number") from None
     decimals = -value.as_tuple().exponent if "." in stripped else 0
     if decimals > exponent:
-        raise InvalidAmountError(
-            f"{what} {text!r} has {decimals} decimals but {code or 'the currency'} has {exponent}"
-        )
+        raise InvalidAmountError(f"{what} {text!r} has {decimals} decimals but {code or 'the currency'} has {exponent}")
     # Integer arithmetic on the digits: Decimal.scaleb would round to the context's 28 digits.
     whole, _, fraction = stripped.partition(".")
     minor = int(whole + fraction.ljust(exponent, "0"))

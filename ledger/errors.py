@@ -17,7 +17,6 @@ class LedgerError(ValueError):
         self.message = message
 
 
-
 class InvalidAmountError(LedgerError):
     """An amount is zero, negative, too large, or has more decimals than its currency."""
 
@@ -46,12 +45,6 @@ class InvalidAccountError(LedgerError):
     """An account definition is malformed (bad id, IBAN check digits, flags)."""
 
     rule = "invalid_account"
-
-
-class AccountExistsError(LedgerError):
-    """An account with this id already exists."""
-
-    rule = "account_exists"
 
 
 class AccountNotActiveError(LedgerError):

@@ -59,12 +59,23 @@ def fx_legs(
     if target_amount <= 0:
         raise FxRateError(f"converting {amount_minor} at {rate} gives nothing in {currencies[1]}")
     first = Transfer(
-        id=transfer_ids[0], debit_account_id=source[0], credit_account_id=source[1], amount=amount_minor,
-        currency=currencies[0], code=code, flags=TransferFlags.LINKED, fx_rate=rate,
+        id=transfer_ids[0],
+        debit_account_id=source[0],
+        credit_account_id=source[1],
+        amount=amount_minor,
+        currency=currencies[0],
+        code=code,
+        flags=TransferFlags.LINKED,
+        fx_rate=rate,
     )
     second = Transfer(
-        id=transfer_ids[1], debit_account_id=target[0], credit_account_id=target[1], amount=target_amount,
-        currency=currencies[1], code=code, fx_rate=rate,
+        id=transfer_ids[1],
+        debit_account_id=target[0],
+        credit_account_id=target[1],
+        amount=target_amount,
+        currency=currencies[1],
+        code=code,
+        fx_rate=rate,
     )
     return first, second
 

@@ -138,9 +138,9 @@ class LedgerStore:
         prefix = OWNER_INDEX + address_bytes(owner)
         found = []
         for key in self.db.iterator(prefix=prefix, include_value=False):
-            account = self.account(key[len(prefix):].decode())
+            account = self.account(key[len(prefix) :].decode())
             if account is None:
-                raise InvariantViolation(f"owner index names missing account {key[len(prefix):]!r}")
+                raise InvariantViolation(f"owner index names missing account {key[len(prefix) :]!r}")
             found.append(account)
             if len(found) >= limit:
                 break
@@ -167,7 +167,7 @@ class LedgerStore:
             iterator = self.db.iterator(prefix=prefix, reverse=newest_first, include_value=False)
         entries = []
         for key in iterator:
-            data = self.db.get(JOURNAL + key[len(prefix):])
+            data = self.db.get(JOURNAL + key[len(prefix) :])
             if data is None:
                 raise InvariantViolation(f"journal index of {account_id} points at a missing entry")
             entries.append(decode_journal_entry(data))
@@ -211,8 +211,10 @@ class LedgerStore:
             if before is None:
                 batch.put(OWNER_INDEX + address_bytes(account.owner) + account.id.encode(), b"")
             leaves[account_leaf_key(account.id)] = encoded
-            old = (0, 0, 0, 0) if before is None else (
-                before.debits_pending, before.debits_posted, before.credits_pending, before.credits_posted
+            old = (
+                (0, 0, 0, 0)
+                if before is None
+                else (before.debits_pending, before.debits_posted, before.credits_pending, before.credits_posted)
             )
             new = (account.debits_pending, account.debits_posted, account.credits_pending, account.credits_posted)
             delta = deltas.setdefault(account.currency, [0, 0, 0, 0])
@@ -227,8 +229,10 @@ class LedgerStore:
             batch.put(
                 CURRENCY_TOTALS + currency.encode(),
                 CurrencyTotals(
-                    totals.debits_pending + dp, totals.debits_posted + dpo,
-                    totals.credits_pending + cp, totals.credits_posted + cpo,
+                    totals.debits_pending + dp,
+                    totals.debits_posted + dpo,
+                    totals.credits_pending + cp,
+                    totals.credits_posted + cpo,
                 ).encode(),
             )
         for transfer_id, stored in overlay.transfers.items():
@@ -281,7 +285,7 @@ class LedgerStore:
 
     def _read_bucket(self, bucket: int) -> dict[bytes, bytes]:
         prefix = LEAF + bucket.to_bytes(2, "big")
-        return {key[len(prefix):]: value for key, value in self.db.iterator(prefix=prefix)}
+        return {key[len(prefix) :]: value for key, value in self.db.iterator(prefix=prefix)}
 
     def _load_tree(self) -> BucketTree:
         buckets = [EMPTY_BUCKET] * BUCKET_COUNT

@@ -31,6 +31,7 @@ MAX_TX_BYTES = 128 * 1024
 MAX_TRANSFERS_PER_TX = 1024
 MAX_ACCOUNT_ID_BYTES = 64
 MAX_END_TO_END_ID = 35  # ISO 20022 Max35Text
+MAX_RLP_DEPTH = 8  # a transaction nests 3 deep (body > transfers > transfer); the rest is slack for error messages
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 _ASCII_ID = re.compile(rb"^[A-Za-z0-9:_\-.]*$")
 _CURRENCY = re.compile(rb"^([A-Z]{3})?$")
@@ -89,8 +90,13 @@ class LedgerTransaction:
         """A copy signed by `private_key` (32 bytes)."""
         signature = coincurve.PrivateKey(private_key).sign_recoverable(self.signing_hash(), hasher=None)
         return LedgerTransaction(
-            self.chain_id, self.nonce, self.transfers, self.references,
-            y_parity=signature[64], r=int.from_bytes(signature[:32], "big"), s=int.from_bytes(signature[32:64], "big"),
+            self.chain_id,
+            self.nonce,
+            self.transfers,
+            self.references,
+            y_parity=signature[64],
+            r=int.from_bytes(signature[:32], "big"),
+            s=int.from_bytes(signature[32:64], "big"),
         )
 
     def encode(self) -> bytes:
@@ -137,6 +143,8 @@ def decode_transaction(raw: bytes) -> LedgerTransaction:
         raise TransactionDecodeError("type", "empty transaction")
     if raw[0] != LEDGER_TX_TYPE:
         raise TransactionDecodeError("type", f"type byte {raw[0]:#04x} is not the ledger type {LEDGER_TX_TYPE:#04x}")
+    if _list_depth(raw, 1) > MAX_RLP_DEPTH:
+        raise TransactionDecodeError("rlp", f"lists nested deeper than {MAX_RLP_DEPTH}")
     try:
         body = rlp.decode(bytes(raw[1:]), strict=True)
     except rlp.exceptions.DecodingError as exc:
@@ -148,7 +156,9 @@ def decode_transaction(raw: bytes) -> LedgerTransaction:
     if not isinstance(transfer_items, list):
         raise TransactionDecodeError("transfers", "must be a list")
     if not 1 <= len(transfer_items) <= MAX_TRANSFERS_PER_TX:
-        raise TransactionDecodeError("transfers", f"must hold 1..{MAX_TRANSFERS_PER_TX} transfers, not {len(transfer_items)}")
+        raise TransactionDecodeError(
+            "transfers", f"must hold 1..{MAX_TRANSFERS_PER_TX} transfers, not {len(transfer_items)}"
+        )
     transfers = tuple(_transfer(item, f"transfers[{i}]") for i, item in enumerate(transfer_items))
     references = _references(items[3])
     y_parity = _uint(items[4], "y_parity", 1)
@@ -159,6 +169,34 @@ def decode_transaction(raw: bytes) -> LedgerTransaction:
     if r == 0 or s == 0:
         raise TransactionDecodeError("signature", "the transaction is not signed")
     return LedgerTransaction(chain_id, nonce, transfers, references, y_parity, r, s)
+
+
+def _list_depth(data: bytes, position: int) -> int:
+    """How deeply RLP lists nest in data[position:], found by walking the prefixes without recursion.
+
+    pyrlp decodes recursively, copying each list's payload: 128 KiB of nested lists cost it
+    seconds (or a RecursionError). Malformed lengths are left for pyrlp to report.
+    """
+    ends: list[int] = []  # where each open list ends
+    deepest = 0
+    while position < len(data):
+        while ends and position >= ends[-1]:
+            ends.pop()
+        prefix = data[position]
+        if prefix >= 0xC0:
+            size_bytes = max(prefix - 0xF7, 0)
+            length = (
+                int.from_bytes(data[position + 1 : position + 1 + size_bytes], "big") if size_bytes else prefix - 0xC0
+            )
+            position += 1 + size_bytes
+            ends.append(position + length)
+            deepest = max(deepest, len(ends))
+        elif prefix >= 0xB8:
+            size_bytes = prefix - 0xB7
+            position += 1 + size_bytes + int.from_bytes(data[position + 1 : position + 1 + size_bytes], "big")
+        else:
+            position += 1 + max(prefix - 0x80, 0)
+    return deepest
 
 
 def _list(item: object, name: str, length: int) -> list:
@@ -194,7 +232,9 @@ def _text(item: object, name: str, max_length: int, pattern: re.Pattern[bytes]) 
 def _transfer(item: object, name: str) -> Transfer:
     f = _list(item, name, 10)
     flags = _uint(f[6], f"{name}.flags", 2)
-    if flags & ~int(TransferFlags.LINKED | TransferFlags.PENDING | TransferFlags.POST_PENDING | TransferFlags.VOID_PENDING):
+    if flags & ~int(
+        TransferFlags.LINKED | TransferFlags.PENDING | TransferFlags.POST_PENDING | TransferFlags.VOID_PENDING
+    ):
         raise TransactionDecodeError(f"{name}.flags", f"unknown flag bits {flags:#x}")
     return Transfer(
         id=_uint(f[0], f"{name}.id", 16),
