@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import coincurve
-from eth_hash.auto import keccak
 from schwifty import IBAN
 
 from genesis.schema import parse_genesis
+from ledger.hashing import keccak
 from ledger.tx import address_of_key
 
 DEV_CHAIN_ID = 1337

@@ -11,12 +11,12 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from eth_hash.auto import keccak
 from eth_utils import to_checksum_address
 
 from ledger.account import FLAG_NAMES, Account, AccountFlags, AccountStatus, validate_account_id
 from ledger.authz import RoleGrant
 from ledger.currency import AMOUNT_MAX, Currency
+from ledger.hashing import keccak
 from ledger.transfer import Transfer
 
 

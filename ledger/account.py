@@ -53,12 +53,12 @@ def validate_account_id(account_id: str) -> str:
         raise InvalidAccountError("account id must be a non-empty string")
     if len(account_id) > ACCOUNT_ID_MAX_LENGTH:
         raise InvalidAccountError(f"account id {account_id[:70]!r} is longer than {ACCOUNT_ID_MAX_LENGTH}")
-    if _IBAN_LIKE.match(account_id):
+    if _IBAN_LIKE.fullmatch(account_id):
         try:
             return str(IBAN(account_id).compact)
         except SchwiftyException as exc:
             raise InvalidAccountError(f"account id {account_id!r} is not a valid IBAN: {exc}") from None
-    if _INTERNAL_ID.match(account_id):
+    if _INTERNAL_ID.fullmatch(account_id):
         return account_id
     raise InvalidAccountError(f"account id {account_id!r} is neither an IBAN nor a structured id like 'GL:BANK:NAME'")
 
@@ -79,9 +79,9 @@ class Account:
     credits_posted: int = 0
 
     def __post_init__(self) -> None:
-        if not CURRENCY_CODE_PATTERN.match(self.currency):
+        if not CURRENCY_CODE_PATTERN.fullmatch(self.currency):
             raise InvalidAccountError(f"account {self.id}: currency {self.currency!r} is not an ISO code")
-        if not ADDRESS_PATTERN.match(self.owner):
+        if not ADDRESS_PATTERN.fullmatch(self.owner):
             raise InvalidAccountError(f"account {self.id}: owner {self.owner!r} is not a 0x address")
         both = AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS | AccountFlags.CREDITS_MUST_NOT_EXCEED_DEBITS
         if self.flags & both == both:
@@ -94,6 +94,26 @@ class Account:
             value = getattr(self, name)
             if not isinstance(value, int) or not 0 <= value <= AMOUNT_MAX:
                 raise InvalidAccountError(f"account {self.id}: {name} {value!r} is not a u128")
+
+    def with_totals(
+        self, debits_pending: int, debits_posted: int, credits_pending: int, credits_posted: int
+    ) -> Account:
+        """A copy with new running totals, built without re-running __post_init__.
+
+        Booking makes two of these per transfer; re-validating id, owner and flags that did not
+        change was a fifth of block application. The totals are still range-checked here.
+        """
+        for total in (debits_pending, debits_posted, credits_pending, credits_posted):
+            if not 0 <= total <= AMOUNT_MAX:
+                raise InvalidAccountError(f"account {self.id}: total {total} is not a u128")
+        new = object.__new__(Account)
+        for name in ("id", "currency", "owner", "flags", "overdraft_limit", "status"):
+            object.__setattr__(new, name, getattr(self, name))
+        object.__setattr__(new, "debits_pending", debits_pending)
+        object.__setattr__(new, "debits_posted", debits_posted)
+        object.__setattr__(new, "credits_pending", credits_pending)
+        object.__setattr__(new, "credits_posted", credits_posted)
+        return new
 
     @property
     def balance_posted(self) -> int:

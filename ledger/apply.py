@@ -382,22 +382,27 @@ def book_posting(debit: Account, credit: Account, posting: Posting) -> tuple[Acc
     """The effect of a posting on its two accounts. Used by booking and by journal replay."""
     kind, amount, released = posting.kind, posting.amount, posting.released
     if kind == PostingKind.POSTED:
-        return (
-            dataclasses.replace(debit, debits_posted=debit.debits_posted + amount),
-            dataclasses.replace(credit, credits_posted=credit.credits_posted + amount),
-        )
-    if kind == PostingKind.PENDING:
-        return (
-            dataclasses.replace(debit, debits_pending=debit.debits_pending + amount),
-            dataclasses.replace(credit, credits_pending=credit.credits_pending + amount),
-        )
-    _assert(debit.debits_pending >= released and credit.credits_pending >= released, "release beyond reservation")
+        released_debit = released_credit = 0
+        pending_added = 0
+    elif kind == PostingKind.PENDING:
+        released_debit = released_credit = 0
+        pending_added, amount = amount, 0
+    else:
+        _assert(debit.debits_pending >= released and credit.credits_pending >= released, "release beyond reservation")
+        released_debit = released_credit = released
+        pending_added = 0
     return (
-        dataclasses.replace(
-            debit, debits_pending=debit.debits_pending - released, debits_posted=debit.debits_posted + amount
+        debit.with_totals(
+            debit.debits_pending + pending_added - released_debit,
+            debit.debits_posted + amount,
+            debit.credits_pending,
+            debit.credits_posted,
         ),
-        dataclasses.replace(
-            credit, credits_pending=credit.credits_pending - released, credits_posted=credit.credits_posted + amount
+        credit.with_totals(
+            credit.debits_pending,
+            credit.debits_posted,
+            credit.credits_pending + pending_added - released_credit,
+            credit.credits_posted + amount,
         ),
     )
 

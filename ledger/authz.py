@@ -36,7 +36,7 @@ class RoleGrant:
     def __post_init__(self) -> None:
         if self.role not in ROLES:
             raise InvalidAccountError(f"role {self.role!r} is not one of {', '.join(ROLES)}")
-        if not ADDRESS_PATTERN.match(self.holder):
+        if not ADDRESS_PATTERN.fullmatch(self.holder):
             raise InvalidAccountError(f"role {self.role}: holder {self.holder!r} is not a 0x address")
         kind = self.namespace.split(":", 1)[0]
         if self.namespace != "*" and kind not in ("prefix", "iban"):

@@ -76,7 +76,7 @@ class Currency:
     exponent: int
 
     def __post_init__(self) -> None:
-        if not CURRENCY_CODE_PATTERN.match(self.code):
+        if not CURRENCY_CODE_PATTERN.fullmatch(self.code):
             raise UnknownCurrencyError(f"currency code {self.code!r} is not three capital letters")
         if not 0 <= self.exponent <= MAX_EXPONENT:
             raise UnknownCurrencyError(f"currency {self.code}: exponent {self.exponent} is outside 0..{MAX_EXPONENT}")
@@ -103,7 +103,7 @@ def parse_amount(text: str, exponent: int, code: str = "") -> int:
     if not isinstance(text, str):
         raise InvalidAmountError(f"{what} must be decimal text, got {type(text).__name__}")
     stripped = text.strip()
-    if not _DECIMAL_TEXT.match(stripped):
+    if not _DECIMAL_TEXT.fullmatch(stripped):
         raise InvalidAmountError(f"{what} {text!r} is not a plain positive decimal number such as 12.34")
     try:
         value = Decimal(stripped)

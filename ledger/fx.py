@@ -27,7 +27,7 @@ class FxPairError(FxRateError):
 
 
 def parse_rate(text: str) -> Decimal:
-    if not _RATE_TEXT.match(text) or Decimal(text) == 0:
+    if not _RATE_TEXT.fullmatch(text) or Decimal(text) == 0:
         raise FxRateError(f"fx rate {text!r} is not a positive decimal such as 1.0825")
     return Decimal(text)
 

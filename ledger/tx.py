@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 
 import coincurve
 import rlp
-from eth_hash.auto import keccak
 from eth_utils import to_checksum_address
 
 from ledger import rlp_encode
-from ledger.codec import int_to_bytes
+from ledger.codec import checksum_address, int_to_bytes, transfer_fields
+from ledger.hashing import keccak
 from ledger.transfer import Transfer, TransferFlags
 
 LEDGER_TX_TYPE = 0x51
@@ -72,10 +72,10 @@ class LedgerTransaction:
     y_parity: int = 0
     r: int = 0
     s: int = 0
+    # Set by decode_transaction from the received bytes, so admission does not re-encode.
+    known_signing_hash: bytes = field(default=b"", compare=False, repr=False)
 
     def _unsigned_fields(self) -> list:
-        from ledger.codec import transfer_fields
-
         return [
             int_to_bytes(self.chain_id),
             int_to_bytes(self.nonce),
@@ -84,6 +84,8 @@ class LedgerTransaction:
         ]
 
     def signing_hash(self) -> bytes:
+        if self.known_signing_hash:
+            return self.known_signing_hash
         return keccak(bytes([LEDGER_TX_TYPE]) + rlp_encode.encode(self._unsigned_fields()))
 
     def sign(self, private_key: bytes) -> LedgerTransaction:
@@ -122,7 +124,7 @@ def recover_sender(message_hash: bytes, y_parity: int, r: int, s: int) -> str:
         public = coincurve.PublicKey.from_signature_and_message(signature, message_hash, hasher=None)
     except Exception as exc:  # coincurve raises a bare Exception for unrecoverable signatures
         raise InvalidSignatureError(f"signature does not recover a public key: {exc}") from None
-    return to_checksum_address(keccak(public.format(compressed=False)[1:])[-20:])
+    return checksum_address(keccak(public.format(compressed=False)[1:])[-20:])
 
 
 def address_of_key(private_key: bytes) -> str:
@@ -168,7 +170,48 @@ def decode_transaction(raw: bytes) -> LedgerTransaction:
         raise TransactionDecodeError("y_parity", "must be 0 or 1")
     if r == 0 or s == 0:
         raise TransactionDecodeError("signature", "the transaction is not signed")
-    return LedgerTransaction(chain_id, nonce, transfers, references, y_parity, r, s)
+    return LedgerTransaction(
+        chain_id, nonce, transfers, references, y_parity, r, s, known_signing_hash=_signing_hash_of(raw)
+    )
+
+
+def _signing_hash_of(raw: bytes) -> bytes:
+    """keccak(type || rlp(first four fields)) sliced from canonical, already validated bytes.
+
+    Strict decoding guarantees re-encoding the fields gives these very bytes, so slicing is
+    the same hash as LedgerTransaction.signing_hash() computes, without the encoding work.
+    """
+    body = memoryview(raw)[1:]
+    start = _payload_start(body, 0)
+    position = start
+    for _ in range(4):
+        position = _payload_start(body, position) + _item_length(body, position)
+    unsigned = bytes(body[start:position])
+    return keccak(bytes([LEDGER_TX_TYPE]) + rlp_encode.list_prefix(len(unsigned)) + unsigned)
+
+
+def _payload_start(data: memoryview, position: int) -> int:
+    prefix = data[position]
+    if prefix < 0x80:
+        return position
+    if prefix <= 0xB7 or 0xC0 <= prefix <= 0xF7:
+        return position + 1
+    return position + 1 + (prefix - (0xB7 if prefix < 0xC0 else 0xF7))
+
+
+def _item_length(data: memoryview, position: int) -> int:
+    prefix = data[position]
+    if prefix < 0x80:
+        return 1
+    if prefix <= 0xB7:
+        return prefix - 0x80
+    if prefix < 0xC0:
+        size = prefix - 0xB7
+        return int.from_bytes(data[position + 1 : position + 1 + size], "big")
+    if prefix <= 0xF7:
+        return prefix - 0xC0
+    size = prefix - 0xF7
+    return int.from_bytes(data[position + 1 : position + 1 + size], "big")
 
 
 def _list_depth(data: bytes, position: int) -> int:
@@ -224,17 +267,57 @@ def _uint(item: object, name: str, max_bytes: int) -> int:
 
 def _text(item: object, name: str, max_length: int, pattern: re.Pattern[bytes]) -> str:
     data = _bytes(item, name, max_length)
-    if not pattern.match(data):
+    if not pattern.fullmatch(data):
         raise TransactionDecodeError(name, f"contains characters outside {pattern.pattern!r}")
     return data.decode("ascii")
 
 
+# (field, max bytes, text pattern or None for a canonical unsigned integer), in wire order
+_TRANSFER_WIRE = (
+    ("id", 16, None),
+    ("debit_account_id", MAX_ACCOUNT_ID_BYTES, _ASCII_ID),
+    ("credit_account_id", MAX_ACCOUNT_ID_BYTES, _ASCII_ID),
+    ("amount", 16, None),
+    ("currency", 3, _CURRENCY),
+    ("code", 2, None),
+    ("flags", 2, None),
+    ("pending_id", 16, None),
+    ("timeout_seconds", 4, None),
+    ("fx_rate", 32, _RATE),
+)
+_KNOWN_FLAG_BITS = int(
+    TransferFlags.LINKED | TransferFlags.PENDING | TransferFlags.POST_PENDING | TransferFlags.VOID_PENDING
+)
+
+
 def _transfer(item: object, name: str) -> Transfer:
+    """Fast path for well-formed transfers; anything unusual takes `_transfer_checked`, which
+    names the exact field at fault. Both accept exactly the same inputs."""
+    if type(item) is not list or len(item) != 10:
+        return _transfer_checked(item, name)
+    values: list[object] = []
+    for value, (_, max_length, pattern) in zip(item, _TRANSFER_WIRE, strict=True):
+        if type(value) is not bytes or len(value) > max_length:
+            return _transfer_checked(item, name)
+        if pattern is None:
+            if value[:1] == b"\x00":
+                return _transfer_checked(item, name)
+            values.append(int.from_bytes(value, "big"))
+        elif pattern.fullmatch(value):
+            values.append(value.decode("ascii"))
+        else:
+            return _transfer_checked(item, name)
+    flags = values[6]
+    if flags & ~_KNOWN_FLAG_BITS:  # type: ignore[operator]
+        return _transfer_checked(item, name)
+    values[6] = TransferFlags(flags)
+    return Transfer(*values)  # type: ignore[arg-type]
+
+
+def _transfer_checked(item: object, name: str) -> Transfer:
     f = _list(item, name, 10)
     flags = _uint(f[6], f"{name}.flags", 2)
-    if flags & ~int(
-        TransferFlags.LINKED | TransferFlags.PENDING | TransferFlags.POST_PENDING | TransferFlags.VOID_PENDING
-    ):
+    if flags & ~_KNOWN_FLAG_BITS:
         raise TransactionDecodeError(f"{name}.flags", f"unknown flag bits {flags:#x}")
     return Transfer(
         id=_uint(f[0], f"{name}.id", 16),

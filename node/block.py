@@ -12,10 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import rlp
-from eth_hash.auto import keccak
 
 from ledger import rlp_encode
 from ledger.codec import bytes_to_int, int_to_bytes, posting_fields, posting_from_fields
+from ledger.hashing import keccak
 from ledger.journal import Posting
 
 MAX_EXTRA_DATA = 32

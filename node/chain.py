@@ -18,12 +18,12 @@ from pathlib import Path
 import coincurve
 import plyvel
 import rlp
-from eth_hash.auto import keccak
 
 from consensus.commit import InvalidCommitError, ValidatorPower, ValidatorSet, sign_commit, verify_commit
 from genesis.schema import Genesis, canonical_json
 from ledger import rlp_encode
 from ledger.apply import BookingContext, apply_transfers
+from ledger.hashing import keccak
 from ledger.journal import JournalEntry
 from ledger.state import Overlay
 from ledger.store import LedgerStore

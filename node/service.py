@@ -14,11 +14,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from eth_hash.auto import keccak
-
 from genesis.builder import GENESIS_FILE, VALIDATOR_KEY_FILE
 from genesis.schema import Genesis, load_genesis
 from ledger.apply import BookingContext
+from ledger.hashing import keccak
 from ledger.state import Overlay
 from ledger.tx import InvalidSignatureError, TransactionDecodeError, decode_transaction
 from node.chain import Chain

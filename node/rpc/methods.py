@@ -56,7 +56,7 @@ def _param(params: list, index: int, name: str, required: bool = True, default: 
 
 
 def _hex_bytes(value: object, name: str, length: int | None = None) -> bytes:
-    if not isinstance(value, str) or not _HEX.match(value) or len(value) % 2:
+    if not isinstance(value, str) or not _HEX.fullmatch(value) or len(value) % 2:
         raise invalid_params(f"{name} must be 0x-prefixed hex with an even number of digits")
     raw = bytes.fromhex(value[2:])
     if length is not None and len(raw) != length:
@@ -65,7 +65,7 @@ def _hex_bytes(value: object, name: str, length: int | None = None) -> bytes:
 
 
 def _address(value: object, name: str = "address") -> str:
-    if not isinstance(value, str) or not _ADDRESS.match(value):
+    if not isinstance(value, str) or not _ADDRESS.fullmatch(value):
         raise invalid_params(f"{name} must be a 20-byte 0x address")
     return to_checksum_address(value)
 
@@ -79,7 +79,7 @@ def _bool(value: object, name: str) -> bool:
 def _transfer_id(value: object) -> int:
     if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**128:
         return value
-    if not isinstance(value, str) or not _TRANSFER_ID.match(value):
+    if not isinstance(value, str) or not _TRANSFER_ID.fullmatch(value):
         raise invalid_params("transfer id must be 0x hex (up to 16 bytes) or a decimal string")
     number = int(value, 16) if value.startswith("0x") else int(value)
     if not 0 < number < 2**128:
@@ -132,7 +132,7 @@ class RpcMethods:
             return self.chain.height  # BFT finality: the latest block is final
         if tag == "earliest":
             return 0
-        if isinstance(tag, str) and _QUANTITY.match(tag):
+        if isinstance(tag, str) and _QUANTITY.fullmatch(tag):
             number = int(tag, 16)
             return number if number <= self.chain.height else None
         raise invalid_params(f"block must be a hex number or one of {', '.join(BLOCK_TAGS)}")
@@ -245,7 +245,7 @@ class RpcMethods:
         cursor = options.get("cursor")
         after = None
         if cursor is not None:
-            if not isinstance(cursor, str) or not re.match(r"^[0-9]{1,20}:[0-9]{1,10}$", cursor):
+            if not isinstance(cursor, str) or not re.fullmatch(r"[0-9]{1,20}:[0-9]{1,10}", cursor):
                 raise invalid_params("cursor must be the nextCursor of a previous page ('block:sequence')")
             block_text, sequence_text = cursor.split(":")
             after = (int(block_text), int(sequence_text))

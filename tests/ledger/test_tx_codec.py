@@ -109,6 +109,8 @@ def test_sign_encode_decode_round_trip(unsigned, key):
     assert decoded.hash == signed.hash == keccak(raw)
     assert decoded.sender() == EthAccount.from_key(key).address == address_of_key(key)
     assert 0 < decoded.s <= SECP256K1_N // 2  # low-s (EIP-2)
+    # decoding slices the signing hash from the bytes; it must equal the hash of re-encoding
+    assert decoded.known_signing_hash == unsigned.signing_hash()
 
 
 def test_sample_transaction_recovers_its_signer():
@@ -288,6 +290,8 @@ def test_integers_with_leading_zeros_are_refused(path, field):
         ((2, 0), b"\x01", "transfers[0]"),
         ((2, 0, 0), b"\x01" * 17, "transfers[0].id"),
         ((2, 0, 1), b"DE89 3704", "transfers[0].debit_account_id"),
+        ((2, 0, 1), b"GL:A:B\n", "transfers[0].debit_account_id"),  # `$` alone would allow a final newline
+        ((2, 0, 4), b"EUR\n", "transfers[0].currency"),
         ((2, 0, 2), b"A" * 65, "transfers[0].credit_account_id"),
         ((2, 0, 3), b"\x01" * 17, "transfers[0].amount"),
         ((2, 0, 4), b"eur", "transfers[0].currency"),
