@@ -18,10 +18,9 @@ import re
 from dataclasses import dataclass, field
 
 import coincurve
-import rlp
 from eth_utils import to_checksum_address
 
-from ledger import rlp_encode
+from ledger import rlp_decode, rlp_encode
 from ledger.codec import checksum_address, int_to_bytes, transfer_fields
 from ledger.hashing import keccak
 from ledger.transfer import Transfer, TransferFlags
@@ -145,11 +144,9 @@ def decode_transaction(raw: bytes) -> LedgerTransaction:
         raise TransactionDecodeError("type", "empty transaction")
     if raw[0] != LEDGER_TX_TYPE:
         raise TransactionDecodeError("type", f"type byte {raw[0]:#04x} is not the ledger type {LEDGER_TX_TYPE:#04x}")
-    if _list_depth(raw, 1) > MAX_RLP_DEPTH:
-        raise TransactionDecodeError("rlp", f"lists nested deeper than {MAX_RLP_DEPTH}")
     try:
-        body = rlp.decode(bytes(raw[1:]), strict=True)
-    except rlp.exceptions.DecodingError as exc:
+        body = rlp_decode.decode(bytes(raw[1:]), MAX_RLP_DEPTH)
+    except rlp_decode.RlpDecodingError as exc:
         raise TransactionDecodeError("rlp", f"malformed RLP: {exc}") from None
     items = _list(body, "transaction", 7)
     chain_id = _uint(items[0], "chain_id", 8)
@@ -212,34 +209,6 @@ def _item_length(data: memoryview, position: int) -> int:
         return prefix - 0xC0
     size = prefix - 0xF7
     return int.from_bytes(data[position + 1 : position + 1 + size], "big")
-
-
-def _list_depth(data: bytes, position: int) -> int:
-    """How deeply RLP lists nest in data[position:], found by walking the prefixes without recursion.
-
-    pyrlp decodes recursively, copying each list's payload: 128 KiB of nested lists cost it
-    seconds (or a RecursionError). Malformed lengths are left for pyrlp to report.
-    """
-    ends: list[int] = []  # where each open list ends
-    deepest = 0
-    while position < len(data):
-        while ends and position >= ends[-1]:
-            ends.pop()
-        prefix = data[position]
-        if prefix >= 0xC0:
-            size_bytes = max(prefix - 0xF7, 0)
-            length = (
-                int.from_bytes(data[position + 1 : position + 1 + size_bytes], "big") if size_bytes else prefix - 0xC0
-            )
-            position += 1 + size_bytes
-            ends.append(position + length)
-            deepest = max(deepest, len(ends))
-        elif prefix >= 0xB8:
-            size_bytes = prefix - 0xB7
-            position += 1 + size_bytes + int.from_bytes(data[position + 1 : position + 1 + size_bytes], "big")
-        else:
-            position += 1 + max(prefix - 0x80, 0)
-    return deepest
 
 
 def _list(item: object, name: str, length: int) -> list:

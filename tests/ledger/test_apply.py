@@ -93,8 +93,9 @@ class MemoryLedger:
 
 
 def ctx(timestamp: int = T0, block: int = 1) -> BookingContext:
-    return BookingContext(block_number=block, timestamp=timestamp, tx_hash=bytes([block % 256]) * 32,
-                          currencies=CURRENCIES)
+    return BookingContext(
+        block_number=block, timestamp=timestamp, tx_hash=bytes([block % 256]) * 32, currencies=CURRENCIES
+    )
 
 
 def account(account_id: str, currency: str = "EUR", **fields) -> Account:
@@ -103,22 +104,25 @@ def account(account_id: str, currency: str = "EUR", **fields) -> Account:
 
 @pytest.fixture
 def ledger() -> MemoryLedger:
-    return MemoryLedger([
-        account(CASH),
-        account(ALICE, flags=LIMITED, credits_posted=10_000),
-        account(BOB, flags=LIMITED),
-        account(OVERDRAFT, flags=LIMITED, overdraft_limit=5_000),
-        account(LOAN, flags=AccountFlags.CREDITS_MUST_NOT_EXCEED_DEBITS, debits_posted=10_000),
-        account(FROZEN, status=AccountStatus.FROZEN),
-        account(CLOSED, status=AccountStatus.CLOSED),
-        account(DOLLARS, "USD"),
-        account(FULL, debits_posted=AMOUNT_MAX - 5, credits_posted=AMOUNT_MAX - 5),
-    ])
+    return MemoryLedger(
+        [
+            account(CASH),
+            account(ALICE, flags=LIMITED, credits_posted=10_000),
+            account(BOB, flags=LIMITED),
+            account(OVERDRAFT, flags=LIMITED, overdraft_limit=5_000),
+            account(LOAN, flags=AccountFlags.CREDITS_MUST_NOT_EXCEED_DEBITS, debits_posted=10_000),
+            account(FROZEN, status=AccountStatus.FROZEN),
+            account(CLOSED, status=AccountStatus.CLOSED),
+            account(DOLLARS, "USD"),
+            account(FULL, debits_posted=AMOUNT_MAX - 5, credits_posted=AMOUNT_MAX - 5),
+        ]
+    )
 
 
 def pay(transfer_id: int, debit: str, credit: str, amount: int, currency: str = "EUR", **fields) -> Transfer:
-    return Transfer(id=transfer_id, debit_account_id=debit, credit_account_id=credit, amount=amount,
-                    currency=currency, **fields)
+    return Transfer(
+        id=transfer_id, debit_account_id=debit, credit_account_id=credit, amount=amount, currency=currency, **fields
+    )
 
 
 def reserve(transfer_id: int, debit: str, credit: str, amount: int, timeout_seconds: int = 0) -> Transfer:
@@ -126,9 +130,16 @@ def reserve(transfer_id: int, debit: str, credit: str, amount: int, timeout_seco
 
 
 def post(transfer_id: int, pending_id: int, amount: int = 0, **fields) -> Transfer:
-    return Transfer(id=transfer_id, debit_account_id=fields.pop("debit", ""),
-                    credit_account_id=fields.pop("credit", ""), amount=amount, currency=fields.pop("currency", ""),
-                    flags=TransferFlags.POST_PENDING, pending_id=pending_id, **fields)
+    return Transfer(
+        id=transfer_id,
+        debit_account_id=fields.pop("debit", ""),
+        credit_account_id=fields.pop("credit", ""),
+        amount=amount,
+        currency=fields.pop("currency", ""),
+        flags=TransferFlags.POST_PENDING,
+        pending_id=pending_id,
+        **fields,
+    )
 
 
 def void(transfer_id: int, pending_id: int, amount: int = 0, **fields) -> Transfer:
@@ -149,8 +160,9 @@ def assert_unchanged(overlay: Overlay) -> None:
     assert overlay.nonces == {}
 
 
-def assert_rejected(ledger: MemoryLedger, transfer: Transfer, error: type[LedgerError],
-                    context: BookingContext | None = None) -> LedgerError:
+def assert_rejected(
+    ledger: MemoryLedger, transfer: Transfer, error: type[LedgerError], context: BookingContext | None = None
+) -> LedgerError:
     context = context or ctx()
     before = (dict(ledger.accounts), dict(ledger.transfers))
     overlay = Overlay(ledger)
@@ -413,8 +425,12 @@ def test_pending_transfer_reserves_and_post_books_it(ledger):
     assert ledger.transfer(1).expires_at == T0 + 60
 
     [posting] = book(ledger, [post(2, 1)], ctx(T0 + 59, block=2))
-    assert (posting.kind, posting.amount, posting.released, posting.pending_id) == (PostingKind.POST_PENDING, 3_000,
-                                                                                     3_000, 1)
+    assert (posting.kind, posting.amount, posting.released, posting.pending_id) == (
+        PostingKind.POST_PENDING,
+        3_000,
+        3_000,
+        1,
+    )
     assert totals(ledger, ALICE) == (0, 3_000, 0, 10_000)
     assert totals(ledger, BOB) == (0, 0, 0, 3_000)
     assert (ledger.transfer(1).status, ledger.transfer(1).amount_posted) == (PendingStatus.POSTED, 3_000)
@@ -639,7 +655,9 @@ def test_apply_batch_reports_an_open_final_chain(ledger):
     overlay = Overlay(ledger)
     results = apply_batch(overlay, transfers, ctx())
     assert [None if r.error is None else r.error.rule for r in results] == [
-        None, "linked_event_failed", "linked_chain_open",
+        None,
+        "linked_event_failed",
+        "linked_chain_open",
     ]
     assert set(overlay.transfers) == {1}
 
@@ -708,7 +726,8 @@ def test_valid_account_ids(text, canonical):
 
 
 @pytest.mark.parametrize(
-    "text", ["", "DE89370400440532013001", "cash", "GL", "GL:", "gl:banka", "GL:" + "A" * 62, 42],
+    "text",
+    ["", "DE89370400440532013001", "cash", "GL", "GL:", "gl:banka", "GL:" + "A" * 62, 42],
 )
 def test_invalid_account_ids(text):
     with pytest.raises(InvalidAccountError):

@@ -42,12 +42,18 @@ class MemoryLedger:
 
 @pytest.fixture
 def state() -> Overlay:
-    return Overlay(MemoryLedger([
-        Account(CUSTOMER, "EUR", OWNER, flags=AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS, credits_posted=100_000),
-        Account(FX_EUR, "EUR", OWNER),
-        Account(FX_USD, "USD", OWNER),
-        Account(BENEFICIARY, "USD", OWNER),
-    ]))
+    return Overlay(
+        MemoryLedger(
+            [
+                Account(
+                    CUSTOMER, "EUR", OWNER, flags=AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS, credits_posted=100_000
+                ),
+                Account(FX_EUR, "EUR", OWNER),
+                Account(FX_USD, "USD", OWNER),
+                Account(BENEFICIARY, "USD", OWNER),
+            ]
+        )
+    )
 
 
 def legs(amount: int = 10_000, rate: str = "1.0825") -> tuple[Transfer, Transfer]:
@@ -91,8 +97,9 @@ def test_convert_equals_exact_rational_rounding(amount, source_exponent, target_
     assert convert(amount, source_exponent, target_exponent, rate) == round(exact)  # round() is half-even
 
 
-@pytest.mark.parametrize("rate", ["0", "0.0", "-1", "1e2", "", "abc", "01.5", "1.", ".5", "1.0000000000001",
-                                  "1000000000000", " 1.1"])
+@pytest.mark.parametrize(
+    "rate", ["0", "0.0", "-1", "1e2", "", "abc", "01.5", "1.", ".5", "1.0000000000001", "1000000000000", " 1.1"]
+)
 def test_parse_rate_rejects(rate):
     with pytest.raises(FxRateError):
         parse_rate(rate)
@@ -109,10 +116,16 @@ def test_parse_rate_accepts_the_bounds():
 def test_fx_legs_builds_a_linked_pair():
     first, second = legs()
     assert (first.debit_account_id, first.credit_account_id, first.amount, first.currency) == (
-        CUSTOMER, FX_EUR, 10_000, "EUR",
+        CUSTOMER,
+        FX_EUR,
+        10_000,
+        "EUR",
     )
     assert (second.debit_account_id, second.credit_account_id, second.amount, second.currency) == (
-        FX_USD, BENEFICIARY, 10_825, "USD",
+        FX_USD,
+        BENEFICIARY,
+        10_825,
+        "USD",
     )
     assert first.is_linked and not second.is_linked
     assert first.fx_rate == second.fx_rate == "1.0825"
@@ -148,8 +161,11 @@ def test_fx_legs_refuses_a_conversion_to_nothing():
         ("other rate on the second leg", lambda a, b: (a, dataclasses.replace(b, fx_rate="1.0826")), 1),
         ("rate missing on the second leg", lambda a, b: (a, dataclasses.replace(b, fx_rate="")), 1),
         ("unlinked", lambda a, b: (dataclasses.replace(a, flags=TransferFlags.NONE), b), 0),
-        ("malformed rate", lambda a, b: (dataclasses.replace(a, fx_rate="1.08.25"), dataclasses.replace(
-            b, fx_rate="1.08.25")), 0),
+        (
+            "malformed rate",
+            lambda a, b: (dataclasses.replace(a, fx_rate="1.08.25"), dataclasses.replace(b, fx_rate="1.08.25")),
+            0,
+        ),
     ],
 )
 def test_broken_pairs_are_rejected(state, name, breaking, index):
@@ -195,7 +211,9 @@ def test_broken_pair_fails_its_chain_in_a_batch_only(state):
     plain = Transfer(9, FX_EUR, CUSTOMER, 5, "EUR")
     results = apply_batch(state, [first, broken, plain], CTX)
     assert [None if r.error is None else r.error.rule for r in results] == [
-        "linked_event_failed", "fx_rate_mismatch", None,
+        "linked_event_failed",
+        "fx_rate_mismatch",
+        None,
     ]
     assert set(state.transfers) == {9}
     assert state.account(BENEFICIARY) is not None

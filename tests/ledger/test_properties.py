@@ -72,8 +72,15 @@ def genesis_accounts(draw) -> list[Account]:
                 accounts.append(Account(account_id, currency, OWNER, flags=AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS))
             elif kind == "overdraft":
                 limit = draw(st.integers(1, 500))
-                accounts.append(Account(account_id, currency, OWNER, flags=AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS,
-                                        overdraft_limit=limit))
+                accounts.append(
+                    Account(
+                        account_id,
+                        currency,
+                        OWNER,
+                        flags=AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS,
+                        overdraft_limit=limit,
+                    )
+                )
             else:
                 accounts.append(Account(account_id, currency, OWNER, flags=AccountFlags.CREDITS_MUST_NOT_EXCEED_DEBITS))
     return accounts
@@ -133,8 +140,15 @@ class Builder:
         if op.kind == "reserve":
             self.reserved[transfer_id] = op.amount
             flags |= TransferFlags.PENDING
-            return Transfer(transfer_id, ids[debit], ids[credit], op.amount, op.currency, flags=flags,
-                            timeout_seconds=op.timeout_seconds)
+            return Transfer(
+                transfer_id,
+                ids[debit],
+                ids[credit],
+                op.amount,
+                op.currency,
+                flags=flags,
+                timeout_seconds=op.timeout_seconds,
+            )
         return Transfer(transfer_id, ids[debit], ids[credit], op.amount, op.currency, flags=flags)
 
 
@@ -329,8 +343,9 @@ def test_properties_reach_both_outcomes():
 @pytest.mark.parametrize("amount", [1, 250, 400])
 def test_post_void_expire_release_exactly_the_reservation(amount):
     """The three ways to finish a reservation, side by side on the same starting state."""
-    issuer, customer = Account("GL:ISSUE:EUR", "EUR", OWNER), Account(
-        "GL:EUR:0", "EUR", OWNER, flags=AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS, credits_posted=400
+    issuer, customer = (
+        Account("GL:ISSUE:EUR", "EUR", OWNER),
+        Account("GL:EUR:0", "EUR", OWNER, flags=AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS, credits_posted=400),
     )
     genesis = [dataclasses.replace(issuer, debits_posted=400), customer]
     ctx = BookingContext(1, T0, b"\x01" * 32, CURRENCIES)

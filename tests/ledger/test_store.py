@@ -68,8 +68,14 @@ def write(db, store: LedgerStore, overlay: Overlay, journal: list[JournalEntry])
     return root
 
 
-def block(db, store: LedgerStore, number: int, transactions: list[list[Transfer]], expire: bool = True,
-          nonce: tuple[str, int] | None = None) -> tuple[bytes, list[JournalEntry]]:
+def block(
+    db,
+    store: LedgerStore,
+    number: int,
+    transactions: list[list[Transfer]],
+    expire: bool = True,
+    nonce: tuple[str, int] | None = None,
+) -> tuple[bytes, list[JournalEntry]]:
     """Apply one block the way the node does: expiries first, then each transaction."""
     timestamp = T0 + number * 10
     ctx = BookingContext(number, timestamp, bytes(32), CURRENCIES)
@@ -109,8 +115,7 @@ def test_genesis_accounts_are_stored_and_committed(db, store):
 
 def test_block_changes_root_and_reads_back(db, store):
     genesis_root = store.root
-    root, journal = block(db, store, 1, [[pay(1, ISSUER, ALICE, 500)], [pay(2, ALICE, BOB, 200)]],
-                          nonce=(SENDER, 2))
+    root, journal = block(db, store, 1, [[pay(1, ISSUER, ALICE, 500)], [pay(2, ALICE, BOB, 200)]], nonce=(SENDER, 2))
     assert root == store.root != genesis_root
     assert [e.posting.transfer_id for e in journal] == [1, 2]
 
@@ -228,8 +233,10 @@ def test_currency_totals_track_every_block(db, store):
     for currency in CURRENCIES:
         accounts = [a for a in reopened.accounts() if a.currency == currency]
         assert reopened.currency_totals(currency) == CurrencyTotals(
-            sum(a.debits_pending for a in accounts), sum(a.debits_posted for a in accounts),
-            sum(a.credits_pending for a in accounts), sum(a.credits_posted for a in accounts),
+            sum(a.debits_pending for a in accounts),
+            sum(a.debits_posted for a in accounts),
+            sum(a.credits_pending for a in accounts),
+            sum(a.credits_posted for a in accounts),
         )
     block(db, store, 3, [[Transfer(4, "", "", 0, "", flags=TransferFlags.VOID_PENDING, pending_id=3)]])
     assert LedgerStore(db).currency_totals("EUR") == CurrencyTotals(0, 500, 0, 500)
@@ -249,8 +256,20 @@ def reservation(transfer_id: int, amount: int, timeout_seconds: int) -> Transfer
 
 def test_expiring_index(db, store):
     # Block 1 is at T0+10: expiries at T0+40, T0+25, T0+25, T0+70, and one that never expires.
-    block(db, store, 1, [[reservation(1, 10, 30), reservation(2, 20, 15), reservation(3, 30, 15),
-                          reservation(4, 40, 60), reservation(5, 50, 0)]])
+    block(
+        db,
+        store,
+        1,
+        [
+            [
+                reservation(1, 10, 30),
+                reservation(2, 20, 15),
+                reservation(3, 30, 15),
+                reservation(4, 40, 60),
+                reservation(5, 50, 0),
+            ]
+        ],
+    )
     assert store.expiring(T0 + 24, 100) == []
     assert store.expiring(T0 + 25, 100) == [2, 3]
     assert store.expiring(T0 + 40, 100) == [2, 3, 1]
@@ -258,8 +277,15 @@ def test_expiring_index(db, store):
     assert store.expiring(T0 + 10**9, 100) == [2, 3, 1, 4]
 
     # Block 2 posts 3 and voids 1: both leave the index.
-    block(db, store, 2, [[Transfer(6, "", "", 0, "", flags=TransferFlags.POST_PENDING, pending_id=3)],
-                         [Transfer(7, "", "", 0, "", flags=TransferFlags.VOID_PENDING, pending_id=1)]])
+    block(
+        db,
+        store,
+        2,
+        [
+            [Transfer(6, "", "", 0, "", flags=TransferFlags.POST_PENDING, pending_id=3)],
+            [Transfer(7, "", "", 0, "", flags=TransferFlags.VOID_PENDING, pending_id=1)],
+        ],
+    )
     assert store.expiring(T0 + 10**9, 100) == [2, 4]
 
     # Block 3 (T0+30) expires 2 at its start.

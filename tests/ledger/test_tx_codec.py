@@ -75,8 +75,9 @@ def sample_tx(**fields) -> LedgerTransaction:
         Transfer(1, "DE89370400440532013000", "GL:BANKA:CASH", 12_345, "EUR", flags=TransferFlags.LINKED),
         Transfer(2, "GL:BANKA:FX:EUR", "GL:BANKA:FX:USD", 1, "EUR", code=7, fx_rate="1.0825"),
     )
-    tx = LedgerTransaction(chain_id=1337, nonce=5, transfers=transfers,
-                           references=References("E2E-1", bytes(range(16)), bytes(32)))
+    tx = LedgerTransaction(
+        chain_id=1337, nonce=5, transfers=transfers, references=References("E2E-1", bytes(range(16)), bytes(32))
+    )
     return dataclasses.replace(tx, **fields).sign(KEY)
 
 
@@ -160,9 +161,18 @@ def test_recover_sender_rejects_out_of_range_signatures(y_parity, r, s):
         recover_sender(bytes(32), y_parity, r, s)
 
 
-@given(st.builds(StoredTransfer, transfer=TRANSFERS, block_number=st.integers(0, 2**64), tx_hash=st.binary(max_size=32),
-                 timestamp=st.integers(0, 2**40), status=st.sampled_from(PendingStatus),
-                 expires_at=st.integers(0, 2**40), amount_posted=st.integers(0, 2**128 - 1)))
+@given(
+    st.builds(
+        StoredTransfer,
+        transfer=TRANSFERS,
+        block_number=st.integers(0, 2**64),
+        tx_hash=st.binary(max_size=32),
+        timestamp=st.integers(0, 2**40),
+        status=st.sampled_from(PendingStatus),
+        expires_at=st.integers(0, 2**40),
+        amount_posted=st.integers(0, 2**128 - 1),
+    )
+)
 def test_stored_transfer_codec_round_trip(stored):
     assert decode_stored_transfer(encode_stored_transfer(stored)) == stored
 
