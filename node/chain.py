@@ -62,7 +62,9 @@ def role_leaves(genesis: Genesis) -> dict[bytes, bytes | None]:
 def open_database(data_dir: Path) -> plyvel.DB:
     data_dir.mkdir(parents=True, exist_ok=True)
     try:
-        return plyvel.DB(str(data_dir), create_if_missing=True)
+        # Admission and booking look up transfer ids and transaction hashes that mostly do not
+        # exist yet (duplicate checks); a bloom filter answers those without reading a block.
+        return plyvel.DB(str(data_dir), create_if_missing=True, bloom_filter_bits=10, lru_cache_size=64 * 1024 * 1024)
     except plyvel.IOError as exc:
         if "lock" in str(exc).lower():
             raise DataDirLockedError(

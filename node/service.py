@@ -103,12 +103,9 @@ class Node:
         signed = SignedTransaction(tx, raw, keccak(raw), sender)
         if self.chain.locate_transaction(signed.hash) is not None:
             raise TransactionRejected("already_known", f"transaction {signed.hash.hex()} is already in a block")
-        for transfer in tx.transfers:
-            if self.chain.ledger.transfer(transfer.id) is not None:
-                raise TransactionRejected("duplicate_transfer_id", f"transfer id {transfer.id:#x} was already booked")
         state_nonce = self.chain.ledger.nonce(sender)
         if tx.nonce == state_nonce + self.mempool.pending_count(sender):
-            self._dry_run(signed)
+            self._dry_run(signed)  # also refuses transfer ids already booked (duplicate_transfer_id)
         self.mempool.add(signed, state_nonce)
         event(log, "tx_admitted", logging.DEBUG, tx=signed.hash.hex(), sender=sender, nonce=tx.nonce)
         return signed
