@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import rlp
-
 from ledger import rlp_encode
 from ledger.codec import bytes_to_int, int_to_bytes, posting_fields, posting_from_fields
 from ledger.hashing import keccak
@@ -84,11 +82,6 @@ class Block:
 
     def encode(self) -> bytes:
         return rlp_encode.encode([self.header.fields(), list(self.transactions), list(self.commit)])
-
-    @classmethod
-    def decode(cls, data: bytes) -> Block:
-        f = rlp.decode(data)
-        return cls(Header.from_fields(f[0]), tuple(f[1]), tuple(f[2]))
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,8 @@ One LevelDB (plyvel) database holds the ledger (b"L" keys, ledger.store) and the
 keys, below). Each block, its receipts, its transaction index, the ledger changes and the new
 head are written in one synced write batch: a crash leaves a block fully applied or absent.
 
-  Cb <number u64>  block        Ch <hash>   number        Cr <number u64><index u32>  receipt
+  Cb <number u64>  header + commit           Ct <number u64><index u32>  raw transaction
+  Ch <hash>        number                    Cr <number u64><index u32>  receipt
   Cx <tx hash>     number u64 + index u32   Cm head / Cm genesis
 """
 
@@ -31,6 +32,7 @@ from node.block import Block, Header, Receipt, encode_receipts, receipts_root, t
 from node.execution import ChainRules, InvalidBlockError, SignedTransaction, execute_block
 
 BLOCK = b"Cb"
+BLOCK_TX = b"Ct"
 BLOCK_BY_HASH = b"Ch"
 RECEIPTS = b"Cr"
 TX_INDEX = b"Cx"
@@ -106,11 +108,28 @@ class Chain:
     def height(self) -> int:
         return self.head.header.number
 
+    def header(self, number: int) -> Header:
+        """The header alone: receipts and transaction lookups need no block body."""
+        return self._header_and_commit(number)[0]
+
     def block(self, number: int) -> Block:
+        header, commit = self._header_and_commit(number)
+        prefix = BLOCK_TX + number.to_bytes(8, "big")
+        transactions = tuple(value for _, value in self.db.iterator(prefix=prefix))
+        return Block(header, transactions, commit)
+
+    def transaction(self, location: TxLocation) -> bytes:
+        raw = self.db.get(BLOCK_TX + location.block_number.to_bytes(8, "big") + location.index.to_bytes(4, "big"))
+        if raw is None:
+            raise KeyError(f"no transaction at block {location.block_number} index {location.index}")
+        return raw
+
+    def _header_and_commit(self, number: int) -> tuple[Header, tuple[bytes, ...]]:
         data = self.db.get(BLOCK + number.to_bytes(8, "big"))
         if data is None:
             raise KeyError(f"no block {number}")
-        return Block.decode(data)
+        fields = rlp.decode(data)
+        return Header.from_fields(fields[0]), tuple(fields[1])
 
     def block_number_by_hash(self, block_hash: bytes) -> int | None:
         data = self.db.get(BLOCK_BY_HASH + block_hash)
@@ -210,7 +229,9 @@ class Chain:
         self, batch: plyvel.WriteBatch, block: Block, tx_hashes: list[bytes], encoded_receipts: list[bytes]
     ) -> None:
         number = block.header.number.to_bytes(8, "big")
-        batch.put(BLOCK + number, block.encode())
+        batch.put(BLOCK + number, rlp_encode.encode([block.header.fields(), list(block.commit)]))
+        for index, raw in enumerate(block.transactions):
+            batch.put(BLOCK_TX + number + index.to_bytes(4, "big"), raw)
         batch.put(BLOCK_BY_HASH + block.hash, number)
         for index, encoded in enumerate(encoded_receipts):
             batch.put(RECEIPTS + number + index.to_bytes(4, "big"), encoded)

@@ -144,7 +144,7 @@ class RpcMethods:
             for index, raw in enumerate(block.transactions):
                 tx = decode_transaction(raw)
                 transactions.append(
-                    serialize_transaction(tx, tx.hash, tx.sender(), self.node.genesis.exponents, block, index)
+                    serialize_transaction(tx, tx.hash, tx.sender(), self.node.genesis.exponents, block.header, index)
                 )
         return serialize_block(block, full, transactions)
 
@@ -189,18 +189,18 @@ class RpcMethods:
             if pending is None:
                 return None
             return serialize_transaction(pending.tx, pending.hash, pending.sender, exponents)
-        block = self.chain.block(location.block_number)
-        tx = decode_transaction(block.transactions[location.index])
-        return serialize_transaction(tx, tx_hash, tx.sender(), exponents, block, location.index)
+        header = self.chain.header(location.block_number)
+        tx = decode_transaction(self.chain.transaction(location))
+        return serialize_transaction(tx, tx_hash, tx.sender(), exponents, header, location.index)
 
     def get_transaction_receipt(self, params: list) -> dict | None:
         tx_hash = _hex_bytes(_param(params, 0, "transaction hash"), "transaction hash", 32)
         location = self.chain.locate_transaction(tx_hash)
         if location is None:
             return None
-        block = self.chain.block(location.block_number)
+        header = self.chain.header(location.block_number)
         receipt = self.chain.receipt(location)
-        return serialize_receipt(receipt, block, location.index, self.node.genesis.exponents)
+        return serialize_receipt(receipt, header, location.index, self.node.genesis.exponents)
 
     def get_transaction_count(self, params: list) -> str:
         address = _address(_param(params, 0, "address"))
@@ -292,7 +292,7 @@ class RpcMethods:
         genesis = self.node.genesis
         return {
             "chainId": qty(genesis.chain_id),
-            "genesisHash": data(self.chain.block(0).hash),
+            "genesisHash": data(self.chain.header(0).hash),
             "height": qty(self.chain.height),
             "blockIntervalMs": genesis.block.interval_ms,
             "validators": [{"name": v.name, "address": v.address, "power": v.power} for v in genesis.validators],

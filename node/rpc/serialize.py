@@ -14,7 +14,7 @@ from ledger.currency import format_amount
 from ledger.journal import JournalEntry, Posting
 from ledger.transfer import StoredTransfer, Transfer
 from ledger.tx import LEDGER_TX_TYPE, LedgerTransaction
-from node.block import Block, Receipt
+from node.block import Block, Header, Receipt
 
 ZERO_BLOOM = "0x" + "00" * 256
 EMPTY_UNCLES = "0x1dcc4de8dec75d7aab85b567b6ccd41ad312451b948a7413f0a142fd40d49347"
@@ -96,7 +96,7 @@ def serialize_transaction(
     raw_hash: bytes,
     sender: str,
     exponents: dict[str, int],
-    block: Block | None = None,
+    header: Header | None = None,
     index: int | None = None,
 ) -> dict:
     refs = tx.references
@@ -115,8 +115,8 @@ def serialize_transaction(
         "yParity": qty(tx.y_parity),
         "r": qty(tx.r),
         "s": qty(tx.s),
-        "blockHash": data(block.hash) if block else None,
-        "blockNumber": qty(block.header.number) if block else None,
+        "blockHash": data(header.hash) if header else None,
+        "blockNumber": qty(header.number) if header else None,
         "transactionIndex": qty(index) if index is not None else None,
         "transfers": [serialize_transfer(t, exponents) for t in tx.transfers],
         "references": {
@@ -151,17 +151,17 @@ def serialize_posting(p: Posting, exponents: dict[str, int]) -> dict:
     }
 
 
-def serialize_receipt(receipt: Receipt, block: Block, index: int, exponents: dict[str, int]) -> dict:
+def serialize_receipt(receipt: Receipt, header: Header, index: int, exponents: dict[str, int]) -> dict:
     return {
         "transactionHash": data(receipt.tx_hash),
         "transactionIndex": qty(index),
-        "blockHash": data(block.hash),
-        "blockNumber": qty(block.header.number),
+        "blockHash": data(header.hash),
+        "blockNumber": qty(header.number),
         "from": to_checksum_address(receipt.sender),
         "to": None,
         "cumulativeGasUsed": "0x0",
         "gasUsed": "0x0",
-        "effectiveGasPrice": qty(block.header.base_fee_per_gas),
+        "effectiveGasPrice": qty(header.base_fee_per_gas),
         "contractAddress": None,
         "logs": [],
         "logsBloom": ZERO_BLOOM,
