@@ -151,7 +151,7 @@ def _run_node(config: object, ready: object) -> int:
 
 def cmd_devnet(args: argparse.Namespace) -> int:
     from genesis.builder import DEV_ACCOUNTS_FILE, GENESIS_FILE, init_dev_home
-    from node.devnet import traffic
+    from node.devnet import traffic, watch_blocks
     from node.log import setup_logging
     from node.service import NodeConfig
 
@@ -164,14 +164,17 @@ def cmd_devnet(args: argparse.Namespace) -> int:
         init_dev_home(home, args.accounts, block_interval_ms=args.block_interval_ms)
     setup_logging(args.log_level)
     listing = json.loads((home / DEV_ACCOUNTS_FILE).read_text())
+    background: set[asyncio.Task] = set()  # keeps the demo tasks referenced while they run
 
     async def ready(node: object, url: str) -> None:
         print(f"\nQENEX devnet (chain id {node.genesis.chain_id}) at height {node.chain.height}, home {home}")
         print(f"JSON-RPC: {url}\n\nDev accounts (public keys: never use them on a real network):")
         print_dev_accounts(listing)
         print("\nCtrl-C stops the devnet; the chain stays in the home directory.\n", flush=True)
+        loop = asyncio.get_running_loop()
+        background.add(loop.create_task(watch_blocks(url)))
         if not args.no_traffic:
-            asyncio.get_running_loop().create_task(traffic(url, listing, args.traffic_interval))
+            background.add(loop.create_task(traffic(url, listing, args.traffic_interval)))
 
     return _run_node(NodeConfig(home, args.rpc_host, args.rpc_port), ready)
 

@@ -25,6 +25,26 @@ async def _call(session: aiohttp.ClientSession, url: str, method: str, *params: 
     return body["result"]
 
 
+async def watch_blocks(url: str, poll_seconds: float = 0.25) -> None:
+    """Print each new block as it is committed: number, transactions, state root."""
+    async with aiohttp.ClientSession() as session:
+        seen = int(await _call(session, url, "eth_blockNumber"), 16)
+        while True:
+            await asyncio.sleep(poll_seconds)
+            try:
+                head = int(await _call(session, url, "eth_blockNumber"), 16)
+                for number in range(seen + 1, head + 1):
+                    block = await _call(session, url, "eth_getBlockByNumber", hex(number), False)
+                    print(
+                        f"block {number}: {len(block['transactions'])} transaction(s), "
+                        f"stateRoot {block['stateRoot'][:18]}…",
+                        flush=True,
+                    )
+                seen = head
+            except (RuntimeError, aiohttp.ClientError):
+                continue
+
+
 async def traffic(url: str, listing: list[dict], interval: float) -> None:
     """Send a small random payment between two dev keys every `interval` seconds, forever."""
     rng = random.Random()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import signal
 from concurrent.futures import ProcessPoolExecutor
 
 from ledger.tx import InvalidSignatureError, TransactionDecodeError, decode_transaction
@@ -31,6 +32,12 @@ def recover_senders(raws: list[bytes]) -> list[str | None]:
     return senders
 
 
+def _ignore_interrupts() -> None:
+    """Workers share the terminal's process group: Ctrl-C is the node's to handle, and the
+    node shuts the pool down itself."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def default_workers() -> int:
     return max(0, min(4, (os.cpu_count() or 1) - 1))
 
@@ -41,7 +48,11 @@ class SignaturePool:
     def __init__(self, workers: int) -> None:
         self.workers = workers
         self._executor = (
-            ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) if workers > 0 else None
+            ProcessPoolExecutor(
+                workers, mp_context=multiprocessing.get_context("spawn"), initializer=_ignore_interrupts
+            )
+            if workers > 0
+            else None
         )
         self._presigned: dict[bytes, str] = {}
 

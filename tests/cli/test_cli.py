@@ -211,7 +211,9 @@ def test_devnet_prints_url_and_keys_and_makes_blocks(tmp_path):
     try:
         lines: list[str] = []
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and sum("payment" in line for line in lines) < 3:
+        while time.monotonic() < deadline and (
+            sum("payment" in line for line in lines) < 3 or not any(line.startswith("block ") for line in lines)
+        ):
             line = process.stdout.readline()
             if not line:
                 break
@@ -219,6 +221,7 @@ def test_devnet_prints_url_and_keys_and_makes_blocks(tmp_path):
         text = "".join(lines)
         url = re.search(r"JSON-RPC: (http://\S+)", text).group(1)
         assert "private key 0x" in text and "1000000.00 EUR" in text
+        assert re.search(r"block [0-9]+: [0-9]+ transaction", text), text
         assert sum("payment" in line for line in lines) >= 3, text
         from node.rpc.client import RpcClient
 
