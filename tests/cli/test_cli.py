@@ -39,97 +39,40 @@ def test_transfer_wait_account_show_and_verify_by_hand(tmp_path):
     home = tmp_path / "h"
     assert run_cli("genesis", "init", "--dev", "--home", str(home), "--accounts", "2").returncode == 0
     listing = json.loads((home / "dev-accounts.json").read_text())
-    key0 = listing[0]["private_key"]
+    key0, key1 = listing[0]["private_key"], listing[1]["private_key"]
     payer, payee = listing[0]["accounts"][0]["id"], listing[1]["accounts"][0]["id"]
     node = start_node(home)
+
+    def transfer(key: str, *options: str) -> subprocess.CompletedProcess:
+        return run_cli("tx", "transfer", "--rpc", node.url, "--from", key, *options)
+
+    def eur(amount: str, *options: str) -> list[str]:
+        return ["--debit", payer, "--credit", payee, "--amount", amount, "--currency", "EUR", *options]
+
     try:
-        rpc = ["--rpc", node.url]
-        ok = run_cli(
-            "tx",
-            "transfer",
-            *rpc,
-            "--from",
-            key0,
-            "--debit",
-            payer,
-            "--credit",
-            payee,
-            "--amount",
-            "12.34",
-            "--currency",
-            "EUR",
-            "--wait",
-        )
+        ok = transfer(key0, *eur("12.34", "--wait"))
         assert ok.returncode == 0, ok.stderr
         assert '"status": "0x1"' in ok.stdout and '"amountFormatted": "12.34"' in ok.stdout
 
-        too_precise = run_cli(
-            "tx",
-            "transfer",
-            *rpc,
-            "--from",
-            key0,
-            "--debit",
-            payer,
-            "--credit",
-            payee,
-            "--amount",
-            "1.234",
-            "--currency",
-            "EUR",
-        )
+        too_precise = transfer(key0, *eur("1.234"))
         assert too_precise.returncode == 1 and "3 decimals but EUR has 2" in too_precise.stderr
 
-        stranger = run_cli(
-            "tx",
-            "transfer",
-            *rpc,
-            "--from",
-            listing[1]["private_key"],
-            "--debit",
-            payer,
-            "--credit",
-            payee,
-            "--amount",
-            "1",
-            "--currency",
-            "EUR",
-        )
+        stranger = transfer(key1, *eur("1"))
         assert stranger.returncode == 1 and "unauthorized_debit" in stranger.stderr and payer in stranger.stderr
 
-        pending = run_cli(
-            "tx",
-            "transfer",
-            *rpc,
-            "--from",
-            key0,
-            "--debit",
-            payer,
-            "--credit",
-            payee,
-            "--amount",
-            "5.00",
-            "--currency",
-            "EUR",
-            "--pending",
-            "--timeout",
-            "3600",
-            "--wait",
-        )
+        pending = transfer(key0, *eur("5.00", "--pending", "--timeout", "3600", "--wait"))
         assert pending.returncode == 0, pending.stderr
         pending_id = json.loads(pending.stdout.splitlines()[0])["transferId"]
-        post = run_cli(
-            "tx", "transfer", *rpc, "--from", key0, "--post-pending", pending_id, "--amount", "2.50", "--wait"
-        )
+        post = transfer(key0, "--post-pending", pending_id, "--amount", "2.50", "--wait")
         assert post.returncode == 0, post.stderr
-        twice = run_cli("tx", "transfer", *rpc, "--from", key0, "--void-pending", pending_id)
+        twice = transfer(key0, "--void-pending", pending_id)
         assert twice.returncode == 1 and "pending_transfer_already_posted" in twice.stderr
 
-        shown = run_cli("account", "show", payee, *rpc, "--journal", "5")
+        shown = run_cli("account", "show", payee, "--rpc", node.url, "--journal", "5")
         assert shown.returncode == 0
         account = json.loads(shown.stdout)["account"]
         assert account["balanceFormatted"] == "1000014.84"  # 12.34 + 2.50
-        owner = json.loads(run_cli("account", "show", listing[1]["address"], *rpc).stdout)
+        owner = json.loads(run_cli("account", "show", listing[1]["address"], "--rpc", node.url).stdout)
         assert len(owner["accounts"]) == 3
     finally:
         assert node.stop() == 0
