@@ -29,7 +29,14 @@ from ledger.journal import JournalEntry
 from ledger.state import Overlay
 from ledger.store import LedgerStore
 from node.block import Block, Header, Receipt, encode_receipts, receipts_root, transactions_root
-from node.execution import ChainRules, InvalidBlockError, SignedTransaction, execute_block
+from node.execution import (
+    BlockBuilder,
+    BlockOutcome,
+    ChainRules,
+    InvalidBlockError,
+    SignedTransaction,
+    execute_block,
+)
 
 BLOCK = b"Cb"
 BLOCK_TX = b"Ct"
@@ -187,8 +194,24 @@ class Chain:
         """Execute, seal and store the next block; the single-validator path of block building."""
         parent = self.head.header
         timestamp = max(parent.timestamp, int(time.time()) if timestamp is None else timestamp)
+        outcome = execute_block(self.ledger, self.rules, parent.number + 1, timestamp, transactions)
+        return self.commit_block(transactions, outcome, timestamp, proposer_key)
+
+    def commit_built_block(self, builder: BlockBuilder, proposer_key: bytes) -> tuple[Block, list[Receipt]]:
+        """Seal and store the block a BlockBuilder prepared transaction by transaction."""
+        if builder.number != self.head.header.number + 1 or builder.timestamp < self.head.header.timestamp:
+            raise InvalidBlockError("number", f"builder is for block {builder.number}, head is {self.height}")
+        return self.commit_block(builder.transactions, builder.outcome, builder.timestamp, proposer_key)
+
+    def commit_block(
+        self, transactions: Sequence[SignedTransaction], outcome: BlockOutcome, timestamp: int, proposer_key: bytes
+    ) -> tuple[Block, list[Receipt]]:
+        parent = self.head.header
         number = parent.number + 1
-        outcome = execute_block(self.ledger, self.rules, number, timestamp, transactions)
+        if len(outcome.receipts) != len(transactions):
+            raise InvalidBlockError(
+                "receipts", f"{len(outcome.receipts)} receipts for {len(transactions)} transactions"
+            )
         raw = [t.raw for t in transactions]
         hashes = [t.hash for t in transactions]
         try:

@@ -67,26 +67,74 @@ class SignedTransaction:
     sender: str
 
 
+class BlockBuilder:
+    """Applies transactions one by one for block `number` at `timestamp` over the store.
+
+    `execute_block` runs a whole block through it. The node also keeps one open between blocks
+    and admits each new transaction into it (`try_add`), so a transaction is booked once, at
+    admission, in the state left by the transactions admitted before it; the producer then
+    commits the builder's outcome as the block. Both paths run the same steps with the same
+    context, so they give the same state, receipts and journal.
+    """
+
+    def __init__(self, store: LedgerStore, rules: ChainRules, number: int, timestamp: int) -> None:
+        self.rules = rules
+        self.number = number
+        self.timestamp = timestamp
+        self.outcome = BlockOutcome(Overlay(store))
+        self.transactions: list[SignedTransaction] = []
+        block_ctx = BookingContext(number, timestamp, b"", rules.exponents)
+        expired = expire_pending(self.outcome.overlay, store.expiring(timestamp, rules.expiries_max), block_ctx)
+        _journal(self.outcome, number, -1, b"", expired)
+
+    def _check(self, signed: SignedTransaction) -> int:
+        index = len(self.transactions)
+        tx = signed.tx
+        if tx.chain_id != self.rules.chain_id:
+            raise InvalidBlockError(f"transactions[{index}].chain_id", f"{tx.chain_id} is not {self.rules.chain_id}")
+        expected = self.outcome.overlay.nonce(signed.sender)
+        if tx.nonce != expected:
+            raise InvalidBlockError(f"transactions[{index}].nonce", f"{tx.nonce} but {signed.sender} is at {expected}")
+        return expected
+
+    def add(self, signed: SignedTransaction) -> Receipt:
+        """Block semantics: the nonce is consumed even if the transfers fail (receipt status 0)."""
+        nonce = self._check(signed)
+        self.outcome.overlay.set_nonce(signed.sender, nonce + 1)
+        receipt = apply_transaction(self.outcome.overlay, signed, self.rules, self._ctx(signed))
+        self._record(signed, receipt)
+        return receipt
+
+    def try_add(self, signed: SignedTransaction) -> Receipt:
+        """Admission semantics: only a transaction whose transfers all book joins the block.
+
+        The nonce is set after booking rather than before; booking never reads nonces, so the
+        resulting state is what `add` gives for the same transaction.
+        """
+        nonce = self._check(signed)
+        receipt = apply_transaction(self.outcome.overlay, signed, self.rules, self._ctx(signed))
+        if receipt.status:
+            self.outcome.overlay.set_nonce(signed.sender, nonce + 1)
+            self._record(signed, receipt)
+        return receipt
+
+    def _ctx(self, signed: SignedTransaction) -> BookingContext:
+        return BookingContext(self.number, self.timestamp, signed.hash, self.rules.exponents)
+
+    def _record(self, signed: SignedTransaction, receipt: Receipt) -> None:
+        index = len(self.transactions)
+        self.transactions.append(signed)
+        self.outcome.receipts.append(receipt)
+        _journal(self.outcome, self.number, index, signed.hash, list(receipt.postings))
+
+
 def execute_block(
     store: LedgerStore, rules: ChainRules, number: int, timestamp: int, transactions: Sequence[SignedTransaction]
 ) -> BlockOutcome:
-    outcome = BlockOutcome(Overlay(store))
-    block_ctx = BookingContext(number, timestamp, b"", rules.exponents)
-    expired = expire_pending(outcome.overlay, store.expiring(timestamp, rules.expiries_max), block_ctx)
-    _journal(outcome, number, -1, b"", expired)
-    for index, signed in enumerate(transactions):
-        tx = signed.tx
-        if tx.chain_id != rules.chain_id:
-            raise InvalidBlockError(f"transactions[{index}].chain_id", f"{tx.chain_id} is not {rules.chain_id}")
-        expected = outcome.overlay.nonce(signed.sender)
-        if tx.nonce != expected:
-            raise InvalidBlockError(f"transactions[{index}].nonce", f"{tx.nonce} but {signed.sender} is at {expected}")
-        outcome.overlay.set_nonce(signed.sender, expected + 1)
-        ctx = BookingContext(number, timestamp, signed.hash, rules.exponents)
-        receipt = apply_transaction(outcome.overlay, signed, rules, ctx)
-        outcome.receipts.append(receipt)
-        _journal(outcome, number, index, signed.hash, list(receipt.postings))
-    return outcome
+    builder = BlockBuilder(store, rules, number, timestamp)
+    for signed in transactions:
+        builder.add(signed)
+    return builder.outcome
 
 
 def apply_transaction(overlay: Overlay, signed: SignedTransaction, rules: ChainRules, ctx: BookingContext) -> Receipt:

@@ -42,6 +42,11 @@ class Mempool:
 
     def add(self, signed: SignedTransaction, state_nonce: int) -> None:
         """Admit `signed` if it is new, in nonce order and within the bounds; else raise."""
+        self.check(signed, state_nonce)
+        self.insert(signed)
+
+    def check(self, signed: SignedTransaction, state_nonce: int) -> None:
+        """Raise TransactionRejected if `add` would refuse `signed`; changes nothing."""
         if signed.hash in self._by_hash:
             raise TransactionRejected("already_known", f"transaction {signed.hash.hex()} is already in the mempool")
         queued = self._per_sender.get(signed.sender, 0)
@@ -68,9 +73,12 @@ class Mempool:
                 raise TransactionRejected(
                     "duplicate_transfer_id", f"transfer id {transfer_id:#x} is already waiting in the mempool"
                 )
+
+    def insert(self, signed: SignedTransaction) -> None:
+        """Add a transaction `check` accepted."""
         self._by_hash[signed.hash] = signed
-        self._per_sender[signed.sender] = queued + 1
-        self._transfer_ids.update(ids)
+        self._per_sender[signed.sender] = self._per_sender.get(signed.sender, 0) + 1
+        self._transfer_ids.update(t.id for t in signed.tx.transfers)
 
     def take(self, max_count: int, max_bytes: int) -> list[SignedTransaction]:
         """The oldest transactions that fit a block (removal waits until the block is stored)."""

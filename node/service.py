@@ -16,12 +16,10 @@ from pathlib import Path
 
 from genesis.builder import GENESIS_FILE, VALIDATOR_KEY_FILE
 from genesis.schema import Genesis, load_genesis
-from ledger.apply import BookingContext
 from ledger.hashing import keccak
-from ledger.state import Overlay
 from ledger.tx import InvalidSignatureError, TransactionDecodeError, decode_transaction
 from node.chain import Chain
-from node.execution import SignedTransaction, TransactionRejected, apply_transaction
+from node.execution import BlockBuilder, InvalidBlockError, SignedTransaction, TransactionRejected
 from node.log import event
 from node.mempool import Mempool
 from node.sigpool import SignaturePool, default_workers
@@ -57,6 +55,7 @@ class Node:
         self.validator_key = read_validator_key(config.home)
         self.chain = Chain(config.home / "data", self.genesis)
         self.mempool = Mempool(config.mempool_max)
+        self.building: BlockBuilder | None = None  # the next block, prepared as transactions arrive
         self.signatures = SignaturePool(default_workers() if config.verify_workers is None else config.verify_workers)
         self.new_block = asyncio.Event()
         self._stopping = asyncio.Event()
@@ -103,22 +102,23 @@ class Node:
         signed = SignedTransaction(tx, raw, keccak(raw), sender)
         if self.chain.locate_transaction(signed.hash) is not None:
             raise TransactionRejected("already_known", f"transaction {signed.hash.hex()} is already in a block")
-        state_nonce = self.chain.ledger.nonce(sender)
-        if tx.nonce == state_nonce + self.mempool.pending_count(sender):
-            self._dry_run(signed)  # also refuses transfer ids already booked (duplicate_transfer_id)
-        self.mempool.add(signed, state_nonce)
+        self.mempool.check(signed, self.chain.ledger.nonce(sender))
+        # Book it into the next block as prepared so far: accounts, currency, funds, roles and
+        # booked transfer ids are checked against the state after the transactions admitted
+        # before it, and the block will not book it a second time.
+        receipt = self._next_block().try_add(signed)
+        if not receipt.status:
+            raise TransactionRejected(receipt.error_rule, receipt.error_message)
+        self.mempool.insert(signed)
         event(log, "tx_admitted", logging.DEBUG, tx=signed.hash.hex(), sender=sender, nonce=tx.nonce)
         return signed
 
-    def _dry_run(self, signed: SignedTransaction) -> None:
-        """Apply against the head state and throw the result away: accounts, currency, funds, roles."""
-        head = self.chain.head.header
-        ctx = BookingContext(
-            head.number + 1, max(head.timestamp, int(time.time())), signed.hash, self.genesis.exponents
-        )
-        receipt = apply_transaction(Overlay(self.chain.ledger), signed, self.chain.rules, ctx)
-        if not receipt.status:
-            raise TransactionRejected(receipt.error_rule, receipt.error_message)
+    def _next_block(self) -> BlockBuilder:
+        if self.building is None:
+            head = self.chain.head.header
+            timestamp = max(head.timestamp, int(time.time()))
+            self.building = BlockBuilder(self.chain.ledger, self.chain.rules, head.number + 1, timestamp)
+        return self.building
 
     # --- block production --------------------------------------------------------------------
 
@@ -129,8 +129,16 @@ class Node:
             return 0
         batch = self.mempool.take(params.max_transactions, params.max_bytes)
         started = time.perf_counter()
-        block, receipts = self.chain.produce_block(batch, self.validator_key)
+        building, self.building = self.building, None
+        if building is not None and len(batch) == len(building.transactions) == len(self.mempool):
+            block, receipts = self.chain.commit_built_block(building, self.validator_key)
+        else:
+            # More waiting than one block holds (or an empty block): execute the block's share
+            # afresh, then prepare the next block from what is left.
+            block, receipts = self.chain.produce_block(batch, self.validator_key)
         self.mempool.remove(batch)
+        if len(self.mempool):
+            self._readmit_waiting()
         event(
             log,
             "block_committed",
@@ -143,6 +151,26 @@ class Node:
         self.new_block.set()
         self.new_block = asyncio.Event()
         return len(batch)
+
+    def _readmit_waiting(self) -> None:
+        """Book the transactions still waiting into a builder for the next block; drop those
+        that no longer book (the block before changed their accounts) or whose sender's
+        earlier transaction was dropped."""
+        waiting = self.mempool.transactions()
+        builder = self._next_block()
+        dropped = []
+        for signed in waiting:
+            try:
+                receipt = builder.try_add(signed)
+            except InvalidBlockError as exc:
+                dropped.append((signed, "nonce_gap", str(exc)))
+                continue
+            if not receipt.status:
+                dropped.append((signed, receipt.error_rule, receipt.error_message))
+        if dropped:
+            self.mempool.remove([signed for signed, _, _ in dropped])
+            for signed, rule, message in dropped:
+                event(log, "tx_dropped", logging.WARNING, tx=signed.hash.hex(), rule=rule, reason=message)
 
     async def run_producer(self) -> None:
         interval = self.genesis.block.interval_ms / 1000
