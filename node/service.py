@@ -1,9 +1,9 @@
 """The node: opens the chain, admits transactions, produces blocks, serves JSON-RPC.
 
 Flow of a payment inside the node:
-  RPC eth_sendRawTransaction -> admit() [decode, signature, chain id, nonce, dry run]
-  -> mempool -> produce() every block interval -> node.chain.Chain.produce_block
-  -> receipts readable over RPC.
+  RPC eth_sendRawTransaction -> admit() [decode, signature, chain id, nonce, booked into the
+  next block as prepared so far] -> mempool -> produce() every block interval commits the
+  prepared block (node.chain.Chain.commit_built_block) -> receipts readable over RPC.
 """
 
 from __future__ import annotations
