@@ -114,7 +114,9 @@ class Node:
         return signed
 
     def _next_block(self) -> BlockBuilder:
-        if self.building is None:
+        # An empty builder is made afresh, so the block's timestamp (which pending-transfer
+        # timeouts count from) is that of its first transaction, not of an earlier refusal.
+        if self.building is None or not self.building.transactions:
             head = self.chain.head.header
             timestamp = max(head.timestamp, int(time.time()))
             self.building = BlockBuilder(self.chain.ledger, self.chain.rules, head.number + 1, timestamp)
