@@ -1,3 +1,4 @@
-"""BFT consensus. Today: validator sets and commit certificates, which every block carries and
-every import checks. The Tendermint state machine, its driver, WAL, peer transport and the
-network simulator arrive with the consensus issue (#3)."""
+"""BFT consensus: Tendermint (arXiv 1807.04938, Algorithm 1) as a pure state machine, the
+seeded network simulator that tests it, validator sets and commit certificates, the signing
+WAL and the mutual-TLS peer transport. The driver that joins them to the node is not built
+yet (docs/consensus.md)."""
