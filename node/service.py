@@ -57,9 +57,7 @@ class Node:
         self.mempool = Mempool(config.mempool_max)
         self.building: BlockBuilder | None = None  # the next block, prepared as transactions arrive
         self.signatures = SignaturePool(default_workers() if config.verify_workers is None else config.verify_workers)
-        self.new_block = asyncio.Event()
         self._stopping = asyncio.Event()
-        self.started_at = time.time()
 
     def close(self) -> None:
         self.signatures.close()
@@ -150,8 +148,6 @@ class Node:
             ms=round((time.perf_counter() - started) * 1000, 1),
             mempool=len(self.mempool),
         )
-        self.new_block.set()
-        self.new_block = asyncio.Event()
         return len(batch)
 
     def _readmit_waiting(self) -> None:
