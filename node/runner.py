@@ -18,10 +18,16 @@ log = logging.getLogger("qenex.node")
 
 
 def build_app(node: Node) -> web.Application:
-    server = JsonRpcServer(RpcMethods(node).table(), prepare=node.prepare_rpc)
+    server = JsonRpcServer(RpcMethods(node).table(), prepare=node.prepare_rpc, observe=node.observe_rpc)
+
+    async def metrics(request: web.Request) -> web.Response:
+        body, content_type = node.metrics.exposition()
+        return web.Response(body=body, headers={"Content-Type": content_type})
+
     app = web.Application(client_max_size=MAX_BODY_BYTES + 1024)
     app.router.add_post("/", server.http_handler)
     app.router.add_get("/", server.http_handler)
+    app.router.add_get("/metrics", metrics)
     app.router.add_get("/health", lambda request: web.json_response({"status": "ok", "height": node.chain.height}))
     return app
 

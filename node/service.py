@@ -22,6 +22,7 @@ from node.chain import Chain
 from node.execution import BlockBuilder, InvalidBlockError, SignedTransaction, TransactionRejected
 from node.log import event
 from node.mempool import Mempool
+from node.metrics import NodeMetrics
 from node.sigpool import SignaturePool, default_workers
 
 log = logging.getLogger("qenex.node")
@@ -55,6 +56,9 @@ class Node:
         self.validator_key = read_validator_key(config.home)
         self.chain = Chain(config.home / "data", self.genesis)
         self.mempool = Mempool(config.mempool_max)
+        self.metrics = NodeMetrics()
+        self.metrics.height.set(self.chain.height)
+        self._last_block_at: float | None = None
         self.building: BlockBuilder | None = None  # the next block, prepared as transactions arrive
         self.signatures = SignaturePool(default_workers() if config.verify_workers is None else config.verify_workers)
         self._stopping = asyncio.Event()
@@ -82,6 +86,21 @@ class Node:
 
     def admit(self, raw: bytes) -> SignedTransaction:
         """Check a raw transaction and put it in the mempool; raise TransactionRejected if not."""
+        try:
+            signed = self._admit(raw)
+        except TransactionRejected as rejected:
+            self.metrics.rejected.labels(rejected.rule).inc()
+            raise
+        self.metrics.admitted.inc()
+        self.metrics.mempool_size.set(len(self.mempool))
+        return signed
+
+    def observe_rpc(self, method: str, outcome: str, seconds: float) -> None:
+        """Told of every call of a method that exists (unknown names never become labels)."""
+        self.metrics.rpc_requests.labels(method, outcome).inc()
+        self.metrics.rpc_seconds.labels(method).observe(seconds)
+
+    def _admit(self, raw: bytes) -> SignedTransaction:
         try:
             tx = decode_transaction(raw)
         except TransactionDecodeError as exc:
@@ -139,6 +158,7 @@ class Node:
         self.mempool.remove(batch)
         if len(self.mempool):
             self._readmit_waiting()
+        self._observe_block(block.header.number, batch, receipts, time.perf_counter() - started)
         event(
             log,
             "block_committed",
@@ -149,6 +169,19 @@ class Node:
             mempool=len(self.mempool),
         )
         return len(batch)
+
+    def _observe_block(self, height: int, batch: list, receipts: list, seconds: float) -> None:
+        m = self.metrics
+        now = time.monotonic()
+        if self._last_block_at is not None:
+            m.block_interval.observe(now - self._last_block_at)
+        self._last_block_at = now
+        m.height.set(height)
+        m.block_transactions.observe(len(batch))
+        m.block_transfers.observe(sum(len(r.postings) for r in receipts))
+        m.commit_seconds.observe(seconds)
+        m.failed_receipts.inc(sum(1 for r in receipts if not r.status))
+        m.mempool_size.set(len(self.mempool))
 
     def _readmit_waiting(self) -> None:
         """Book the transactions still waiting into a builder for the next block; drop those
@@ -168,6 +201,7 @@ class Node:
         if dropped:
             self.mempool.remove([signed for signed, _, _ in dropped])
             for signed, rule, message in dropped:
+                self.metrics.dropped.labels(rule).inc()
                 event(log, "tx_dropped", logging.WARNING, tx=signed.hash.hex(), rule=rule, reason=message)
 
     async def run_producer(self) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -61,11 +62,18 @@ def _error(request_id: object, error: RpcError) -> dict:
 
 
 class JsonRpcServer:
-    def __init__(self, methods: dict[str, Handler], prepare: Callable[[object], Awaitable[None]] | None = None):
+    def __init__(
+        self,
+        methods: dict[str, Handler],
+        prepare: Callable[[object], Awaitable[None]] | None = None,
+        observe: Callable[[str, str, float], None] | None = None,
+    ):
         """`prepare` is awaited with each parsed request before dispatch (e.g. to verify a
-        batch's signatures in parallel); it may only warm caches, never change the outcome."""
+        batch's signatures in parallel); it may only warm caches, never change the outcome.
+        `observe(method, outcome, seconds)` is told about every call (metrics)."""
         self.methods = methods
         self.prepare = prepare
+        self.observe = observe
 
     def call(self, request: object) -> dict | None:
         """One JSON-RPC request object to its response (None for a notification)."""
@@ -86,15 +94,21 @@ class JsonRpcServer:
         handler = self.methods.get(method)
         if handler is None:
             return _error(request_id, RpcError(METHOD_NOT_FOUND, f"method {method!r} does not exist"))
+        started = time.perf_counter()
+        outcome = "ok"
         try:
             result = handler(params)
         except RpcError as error:
+            outcome = "error"
             response = _error(request_id, error)
         except Exception:
+            outcome = "internal_error"
             log.exception("rpc_internal_error", extra={"fields": {"method": method}})
             response = _error(request_id, RpcError(INTERNAL_ERROR, f"internal error in {method}; see the node log"))
         else:
             response = {"jsonrpc": "2.0", "id": request_id, "result": result}
+        if self.observe is not None:
+            self.observe(method, outcome, time.perf_counter() - started)
         return response if "id" in request else None
 
     def handle_body(self, body: bytes) -> object:
