@@ -133,3 +133,30 @@ def test_batches_and_limits(running_node):
     assert reply["error"]["code"] == -32005
     status, reply = post(node.url, b"[" + b" " * (9 * 1024 * 1024) + b"]")
     assert status == 413 and reply["error"]["code"] == -32005
+
+
+def test_account_proof_verifies_against_the_header_state_root(running_node):
+    from ledger.codec import decode_account
+    from ledger.commitment import LeafProof, verify_leaf_proof
+
+    node, listing = running_node
+    rpc = node.rpc
+    wait_receipt(rpc, rpc.call("eth_sendRawTransaction", "0x" + signed_transfer(listing, 0, 1, 77, 0, 77).hex()))
+    account_id = listing[1]["accounts"][0]["id"]
+    proof = rpc.call("qenex_getAccountProof", account_id)
+    header = rpc.call("eth_getBlockByNumber", proof["blockNumber"], False)
+    assert proof["stateRoot"] == header["stateRoot"]
+    leaf_proof = LeafProof(
+        key=bytes.fromhex(proof["key"][2:]),
+        bucket=proof["bucket"],
+        leaves={bytes.fromhex(k[2:]): bytes.fromhex(v[2:]) for k, v in proof["bucketLeaves"]},
+        siblings=[bytes.fromhex(s[2:]) for s in proof["siblings"]],
+    )
+    value = bytes.fromhex(proof["value"][2:])
+    root = bytes.fromhex(header["stateRoot"][2:])
+    assert verify_leaf_proof(root, leaf_proof, value)
+    assert decode_account(value).credits_posted == 100_000_000 + 77
+    tampered = decode_account(value).with_totals(0, 0, 0, 100_000_000 + 78)
+    from ledger.codec import encode_account
+
+    assert not verify_leaf_proof(root, leaf_proof, encode_account(tampered))
