@@ -1,2 +1,3 @@
-"""SWIFT MT, ISO 20022 and SEPA gateways that turn messages into signed ledger transactions.
-Built by issue #5 on the ledger transaction codec (ledger.tx) and the node's JSON-RPC."""
+"""Gateways to legacy rails: SWIFT MT (gateways/swift) and ISO 20022 (gateways/iso20022) messages
+validated and parsed today; turning them into signed ledger transactions, statements out, SEPA
+rules and the gateway service are the rest of issue #5."""

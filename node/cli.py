@@ -266,6 +266,54 @@ def cmd_bench_ledger(args: argparse.Namespace) -> int:
     return run_cli(args)
 
 
+# --- gateway ---------------------------------------------------------------------------------
+
+
+def _read_message_file(path: str) -> bytes:
+    file = Path(path)
+    if file.is_dir():
+        raise ValueError(f"{path}: is a directory, not a message file")
+    if not file.is_file():
+        raise ValueError(f"{path}: no such file")
+    try:
+        return file.read_bytes()
+    except OSError as error:
+        raise ValueError(f"{path}: cannot read: {error.strerror or error}") from error
+
+
+def cmd_gateway_validate(args: argparse.Namespace) -> int:
+    from gateways.messages import validate
+
+    try:
+        data = _read_message_file(args.file)
+    except ValueError as error:
+        return fail(str(error), code=2)
+    problems = validate(data)
+    for problem in problems:
+        print(problem.line())
+    if not problems:
+        print(f"{args.file}: valid")
+    return 1 if problems else 0
+
+
+def cmd_gateway_parse(args: argparse.Namespace) -> int:
+    from gateways.messages import parse
+    from gateways.problems import MessageError
+
+    try:
+        data = _read_message_file(args.file)
+    except ValueError as error:
+        return fail(str(error), code=2)
+    try:
+        result = parse(data)
+    except MessageError as error:
+        for problem in error.problems:
+            print(problem.line(), file=sys.stderr)
+        return 1
+    print(json.dumps(result, indent=2, ensure_ascii=False))
+    return 0
+
+
 # --- parser ----------------------------------------------------------------------------------
 
 
@@ -376,6 +424,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--block-interval-ms", type=int, default=500, help="block interval of the bench chain")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=cmd_bench_ledger)
+
+    gateway = commands.add_parser("gateway", help="check and read SWIFT MT / ISO 20022 messages").add_subparsers(
+        dest="subcommand", required=True, metavar="SUBCOMMAND"
+    )
+    p = gateway.add_parser("validate", help="check a message file; one line per problem, exit 1 if invalid")
+    p.add_argument("file")
+    p.set_defaults(func=cmd_gateway_validate)
+    p = gateway.add_parser("parse", help="print a message file as canonical JSON")
+    p.add_argument("file")
+    p.set_defaults(func=cmd_gateway_parse)
     return parser
 
 

@@ -16,7 +16,7 @@ from support.nodes import REPO, run_cli, start_node
 def test_help_lists_every_command():
     result = run_cli("--help")
     assert result.returncode == 0
-    for command in ("keys", "genesis", "node", "devnet", "tx", "account", "ledger", "bench"):
+    for command in ("keys", "genesis", "node", "devnet", "tx", "account", "ledger", "bench", "gateway"):
         assert command in result.stdout
     for sub in (("keys", "new"), ("genesis", "init"), ("node", "run"), ("tx", "transfer"), ("ledger", "verify")):
         assert run_cli(*sub, "--help").returncode == 0
