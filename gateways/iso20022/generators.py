@@ -185,7 +185,7 @@ def camt053_statement(statement: Mapping[str, Any], *, created: str | None = Non
     currency = statement.get("currency")
     if not isinstance(currency, str) or not _CURRENCY.fullmatch(currency):
         problems.append(Problem("currency", "must be an ISO 4217 code", repr(currency)))
-        currency = "XXX"
+        currency = ""  # already a problem; amounts are still checked for the rest of the report
     _check_id(problems, "msg_id", statement.get("msg_id"))
     _check_id(problems, "statement_id", statement.get("statement_id"))
     account = statement.get("account") or {}
