@@ -289,11 +289,33 @@ def cmd_gateway_validate(args: argparse.Namespace) -> int:
     except ValueError as error:
         return fail(str(error), code=2)
     problems = validate(data)
+    if args.sepa:
+        from gateways.sepa import sepa_problems
+
+        try:
+            inst_max = _euro_minor(args.sct_inst_max) if args.sct_inst_max is not None else None
+        except ValueError as error:
+            return fail(str(error), code=2)
+        # Locating the Document can fail the same way in both passes; print each problem once.
+        problems += [p for p in sepa_problems(data, inst_max) if p not in problems]
     for problem in problems:
         print(problem.line())
     if not problems:
         print(f"{args.file}: valid")
     return 1 if problems else 0
+
+
+def _euro_minor(text: str) -> int:
+    """'100000.00' -> 10000000 cents; refuses sub-cent, negative or non-numeric amounts rather than rounding."""
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        cents = Decimal(text).scaleb(2)
+    except InvalidOperation:
+        raise ValueError(f"--sct-inst-max: not a decimal amount: {text}") from None
+    if not cents.is_finite() or cents < 0 or cents != cents.to_integral_value():
+        raise ValueError(f"--sct-inst-max: not a euro amount with at most 2 decimals: {text}")
+    return int(cents)
 
 
 def cmd_gateway_parse(args: argparse.Namespace) -> int:
@@ -516,6 +538,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p = gateway.add_parser("validate", help="check a message file; one line per problem, exit 1 if invalid")
     p.add_argument("file")
+    p.add_argument("--sepa", action="store_true", help="also apply the EPC SEPA rulebook (pain.001 / pacs.008)")
+    p.add_argument("--sct-inst-max", metavar="AMOUNT", help="SCT Inst maximum in EUR for --sepa (default 100000.00)")
     p.set_defaults(func=cmd_gateway_validate)
     p = gateway.add_parser("parse", help="print a message file as canonical JSON")
     p.add_argument("file")
