@@ -226,17 +226,25 @@ def _vote_well_formed(v: object) -> bool:
     return _is_signature(v.signature) and commit_ok
 
 
+def _envelope_refusal(s: State, chain_id: int, height: int, round_: int, signer: str) -> str | None:
+    """Why a proposal or vote is not for this node to count (same rules for both), or None."""
+    if chain_id != s.config.chain_id:
+        return "wrong_chain"
+    if height != s.height:
+        return "wrong_height"
+    if round_ > s.round + MAX_ROUNDS_AHEAD:
+        return "round_too_far"
+    if signer not in s.config.validators.powers:
+        return "non_validator"
+    return None
+
+
 def _on_proposal(s: State, p: Proposal, block: object) -> bool:
     if not _proposal_well_formed(p):
         return _drop(s, "malformed")
-    if p.chain_id != s.config.chain_id:
-        return _drop(s, "wrong_chain")
-    if p.height != s.height:
-        return _drop(s, "wrong_height")
-    if p.round > s.round + MAX_ROUNDS_AHEAD:
-        return _drop(s, "round_too_far")
-    if p.proposer.lower() not in s.config.validators.powers:
-        return _drop(s, "non_validator")
+    refusal = _envelope_refusal(s, p.chain_id, p.height, p.round, p.proposer.lower())
+    if refusal is not None:
+        return _drop(s, refusal)
     if p.proposer.lower() != proposer(s.config.validators, s.height, p.round):
         return _drop(s, "not_proposer")
     existing = s.proposals.get(p.round, ())
@@ -258,15 +266,10 @@ def _on_proposal(s: State, p: Proposal, block: object) -> bool:
 def _on_vote(s: State, v: Vote, actions: list[Action]) -> bool:
     if not _vote_well_formed(v):
         return _drop(s, "malformed")
-    if v.chain_id != s.config.chain_id:
-        return _drop(s, "wrong_chain")
-    if v.height != s.height:
-        return _drop(s, "wrong_height")
-    if v.round > s.round + MAX_ROUNDS_AHEAD:
-        return _drop(s, "round_too_far")
     validator = v.validator.lower()
-    if validator not in s.config.validators.powers:
-        return _drop(s, "non_validator")
+    refusal = _envelope_refusal(s, v.chain_id, v.height, v.round, validator)
+    if refusal is not None:
+        return _drop(s, refusal)
     existing = s.votes.get((v.round, v.kind, validator))
     if existing == v or s.conflicting.get((v.round, v.kind, validator, v.block_id)) == v:
         return _drop(s, "duplicate")

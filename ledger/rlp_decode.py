@@ -16,6 +16,20 @@ class RlpDecodingError(ValueError):
     """The bytes are not one canonical RLP item."""
 
 
+def payload_span(data: bytes | memoryview, position: int) -> tuple[int, int]:
+    """Where the payload of the item at `position` starts and where the item ends, for input
+    already checked by `decode` (it trusts the lengths)."""
+    prefix = data[position]
+    if prefix < 0x80:
+        return position, position + 1
+    if prefix < 0xB8 or 0xC0 <= prefix < 0xF8:
+        start = position + 1
+        return start, start + prefix - (0x80 if prefix < 0xC0 else 0xC0)
+    size = prefix - (0xB7 if prefix < 0xC0 else 0xF7)
+    start = position + 1 + size
+    return start, start + int.from_bytes(data[position + 1 : start], "big")
+
+
 def decode(data: bytes, max_depth: int) -> bytes | list:
     end = len(data)
     if end == 0:

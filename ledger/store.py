@@ -156,17 +156,15 @@ class LedgerStore:
         """One page of an account's journal; `after` is the (block, sequence) cursor of the last page."""
         limit = max(1, min(limit, JOURNAL_PAGE_MAX))
         prefix = ACCOUNT_JOURNAL + account_id.encode() + b"\x00"
-        bounds: dict[str, bytes] = {}
+        start, stop = prefix, prefix + b"\xff" * 13  # index keys are prefix + 12 bytes
         if after is not None:
             cursor = prefix + after[0].to_bytes(8, "big") + after[1].to_bytes(4, "big")
-            bounds = {"stop": cursor} if newest_first else {"start": cursor + b"\x00"}
-            bounds.setdefault("start", prefix)
-            bounds.setdefault("stop", prefix + b"\xff" * 12)
-            iterator = self.db.iterator(reverse=newest_first, include_value=False, **bounds)
-        else:
-            iterator = self.db.iterator(prefix=prefix, reverse=newest_first, include_value=False)
+            if newest_first:
+                stop = cursor  # exclusive: the page continues just below the cursor
+            else:
+                start = cursor + b"\x00"  # just above it
         entries = []
-        for key in iterator:
+        for key in self.db.iterator(start=start, stop=stop, reverse=newest_first, include_value=False):
             data = self.db.get(JOURNAL + key[len(prefix) :])
             if data is None:
                 raise InvariantViolation(f"journal index of {account_id} points at a missing entry")

@@ -179,36 +179,12 @@ def _signing_hash_of(raw: bytes) -> bytes:
     the same hash as LedgerTransaction.signing_hash() computes, without the encoding work.
     """
     body = memoryview(raw)[1:]
-    start = _payload_start(body, 0)
+    start = rlp_decode.payload_span(body, 0)[0]
     position = start
     for _ in range(4):
-        position = _payload_start(body, position) + _item_length(body, position)
+        position = rlp_decode.payload_span(body, position)[1]
     unsigned = bytes(body[start:position])
     return keccak(bytes([LEDGER_TX_TYPE]) + rlp_encode.list_prefix(len(unsigned)) + unsigned)
-
-
-def _payload_start(data: memoryview, position: int) -> int:
-    prefix = data[position]
-    if prefix < 0x80:
-        return position
-    if prefix <= 0xB7 or 0xC0 <= prefix <= 0xF7:
-        return position + 1
-    return position + 1 + (prefix - (0xB7 if prefix < 0xC0 else 0xF7))
-
-
-def _item_length(data: memoryview, position: int) -> int:
-    prefix = data[position]
-    if prefix < 0x80:
-        return 1
-    if prefix <= 0xB7:
-        return prefix - 0x80
-    if prefix < 0xC0:
-        size = prefix - 0xB7
-        return int.from_bytes(data[position + 1 : position + 1 + size], "big")
-    if prefix <= 0xF7:
-        return prefix - 0xC0
-    size = prefix - 0xF7
-    return int.from_bytes(data[position + 1 : position + 1 + size], "big")
 
 
 def _list(item: object, name: str, length: int) -> list:

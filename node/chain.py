@@ -59,13 +59,11 @@ class TxLocation:
 
 
 def role_leaves(genesis: Genesis) -> dict[bytes, bytes | None]:
-    return {
-        b"r"
-        + keccak(
-            rlp_encode.encode([g.role.encode(), g.holder.lower().encode(), g.namespace.encode()])
-        ): rlp_encode.encode([g.role.encode(), g.holder.lower().encode(), g.namespace.encode()])
-        for g in genesis.roles
-    }
+    """Role grants as state leaves: key b"r" + keccak(record), value the record."""
+    records = [
+        rlp_encode.encode([g.role.encode(), g.holder.lower().encode(), g.namespace.encode()]) for g in genesis.roles
+    ]
+    return {b"r" + keccak(record): record for record in records}
 
 
 def open_database(data_dir: Path) -> plyvel.DB:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from eth_utils import to_checksum_address
 
-from ledger.codec import address_bytes
+from ledger.codec import encode_account
 from ledger.commitment import leaf_hash
 from ledger.store import account_leaf_key
 from ledger.tx import decode_transaction
@@ -302,22 +302,18 @@ class RpcMethods:
 
     def get_account_proof(self, params: list) -> dict:
         account_id = self._account_id(_param(params, 0, "account id"))
-        from ledger.codec import encode_account
-
         ledger = self.chain.ledger
         key = account_leaf_key(account_id)
         proof = ledger.proof(key)
         account = ledger.account(account_id)
+        value = encode_account(account) if account else None
         return {
             "stateRoot": data(ledger.root),
             "blockNumber": qty(self.chain.height),
             "key": data(key),
-            "value": data(encode_account(account)) if account else None,
-            "leafHash": data(leaf_hash(key, encode_account(account))) if account else None,
+            "value": data(value) if value else None,
+            "leafHash": data(leaf_hash(key, value)) if value else None,
             "bucket": proof.bucket,
             "bucketLeaves": [[data(k), data(v)] for k, v in sorted(proof.leaves.items())],
             "siblings": [data(s) for s in proof.siblings],
         }
-
-
-__all__ = ["RpcMethods", "address_bytes"]

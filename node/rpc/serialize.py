@@ -11,6 +11,7 @@ from eth_utils import to_checksum_address
 
 from ledger.account import Account
 from ledger.currency import format_amount
+from ledger.hashing import keccak
 from ledger.journal import JournalEntry, Posting
 from ledger.transfer import StoredTransfer, Transfer
 from ledger.tx import LEDGER_TX_TYPE, LedgerTransaction
@@ -64,8 +65,6 @@ def serialize_block(block: Block, full: bool, transactions: list[dict] | None = 
 
 
 def _hashes(block: Block) -> list[bytes]:
-    from eth_hash.auto import keccak
-
     return [keccak(raw) for raw in block.transactions]
 
 
