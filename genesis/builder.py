@@ -15,6 +15,7 @@ from pathlib import Path
 import coincurve
 from schwifty import IBAN
 
+from contracts.evm.genesis import alloc_json
 from genesis.schema import parse_genesis
 from ledger.hashing import keccak
 from ledger.tx import address_of_key
@@ -23,6 +24,7 @@ DEV_CHAIN_ID = 1337
 DEV_BANK_CODE = "37040044"
 DEV_CURRENCIES = (("EUR", 2), ("USD", 2), ("GBP", 2))
 DEV_BALANCE_MAJOR = 1_000_000
+DEV_NATIVE_WEI = 1_000_000 * 10**18  # each dev key's native coin (18 decimals), for gas and value
 GENESIS_FILE = "genesis.json"
 VALIDATOR_KEY_FILE = "validator.key"
 DEV_ACCOUNTS_FILE = "dev-accounts.json"
@@ -73,7 +75,14 @@ def build_dev_genesis(
                 }
             )
             owned.append({"id": iban, "currency": code, "balance": balance})
-        listing.append({"address": key.address, "private_key": "0x" + key.private_key.hex(), "accounts": owned})
+        listing.append(
+            {
+                "address": key.address,
+                "private_key": "0x" + key.private_key.hex(),
+                "accounts": owned,
+                "native_wei": str(DEV_NATIVE_WEI),
+            }
+        )
     for code, _ in DEV_CURRENCIES:
         genesis_accounts.append({"id": f"FX:DEVBANK:{code}", "currency": code, "owner": operator})
     data = {
@@ -98,6 +107,7 @@ def build_dev_genesis(
         ],
         "issuance": {code: {"account": f"ISSUANCE:{code}", "owner": operator} for code, _ in DEV_CURRENCIES},
         "accounts": genesis_accounts,
+        "evm": {"alloc": alloc_json({key.address: DEV_NATIVE_WEI for key in keys})},
     }
     parse_genesis(data)  # the builder never writes a file the node would refuse
     return data, listing

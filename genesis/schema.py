@@ -13,6 +13,7 @@ from pathlib import Path
 
 from eth_utils import to_checksum_address
 
+from contracts.evm.genesis import EvmGenesis, EvmGenesisError, parse_evm_genesis
 from ledger.account import FLAG_NAMES, Account, AccountFlags, AccountStatus, validate_account_id
 from ledger.authz import RoleGrant
 from ledger.currency import AMOUNT_MAX, Currency
@@ -60,6 +61,7 @@ class Genesis:
     issuance: dict[str, str]  # currency -> issuance account id
     accounts: tuple[Account, ...]
     balances: tuple[OpeningBalance, ...]
+    evm: EvmGenesis = field(default_factory=EvmGenesis)  # native coin allocation, fee settings
     raw: dict = field(default_factory=dict, compare=False)
 
     @property
@@ -229,6 +231,10 @@ def parse_genesis(data: dict) -> Genesis:
     if len(set(ids)) != len(ids):
         duplicate = next(i for i in ids if ids.count(i) > 1)
         raise GenesisError(f"genesis.accounts: account {duplicate} is listed twice")
+    try:
+        evm = parse_evm_genesis(data.get("evm"))
+    except EvmGenesisError as exc:
+        raise GenesisError(str(exc)) from None
     return Genesis(
         chain_id=chain_id,
         genesis_time=genesis_time,
@@ -239,5 +245,6 @@ def parse_genesis(data: dict) -> Genesis:
         issuance=issuance,
         accounts=tuple(accounts),
         balances=tuple(balances),
+        evm=evm,
         raw=data,
     )

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from eth.constants import BLANK_ROOT_HASH
+
+from contracts.evm.executor import EvmResult
 from ledger import rlp_encode
 from ledger.codec import bytes_to_int, int_to_bytes, posting_fields, posting_from_fields
 from ledger.hashing import keccak
@@ -33,6 +36,8 @@ class Header:
     gas_limit: int
     base_fee_per_gas: int
     extra_data: bytes = b""
+    evm_state_root: bytes = BLANK_ROOT_HASH  # py-evm's state trie root after the block (contracts.evm)
+    logs_bloom: bytes = bytes(256)
 
     def fields(self) -> list:
         return [
@@ -47,6 +52,8 @@ class Header:
             int_to_bytes(self.gas_limit),
             int_to_bytes(self.base_fee_per_gas),
             self.extra_data,
+            self.evm_state_root,
+            self.logs_bloom,
         ]
 
     @classmethod
@@ -63,6 +70,7 @@ class Header:
             bytes_to_int(f[8]),
             bytes_to_int(f[9]),
             f[10],
+            *f[11:13],
         )
 
     @property
@@ -95,8 +103,10 @@ class Receipt:
     error_message: str = ""
     failed_transfer_index: int = -1
     postings: tuple[Posting, ...] = ()
+    evm: EvmResult | None = None  # set for Ethereum transactions: gas, logs, created contract
 
     def fields(self) -> list:
+        evm = [self.evm.fields()] if self.evm is not None else []
         return [
             self.tx_hash,
             self.sender,
@@ -105,6 +115,7 @@ class Receipt:
             self.error_message.encode(),
             int_to_bytes(self.failed_transfer_index + 1),
             [posting_fields(p) for p in self.postings],
+            *evm,
         ]
 
     @classmethod
@@ -117,6 +128,7 @@ class Receipt:
             f[4].decode(),
             bytes_to_int(f[5]) - 1,
             tuple(posting_from_fields(p) for p in f[6]),
+            EvmResult.from_fields(f[7]) if len(f) > 7 else None,
         )
 
 

@@ -12,7 +12,7 @@ head are written in one synced write batch: a crash leaves a block fully applied
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +21,9 @@ import plyvel
 import rlp
 
 from consensus.commit import InvalidCommitError, ValidatorPower, ValidatorSet, sign_commit, verify_commit
+from contracts.evm.db import LevelDBView
+from contracts.evm.executor import EvmBlock, EvmParams, execution_context
+from contracts.evm.genesis import genesis_state_root
 from genesis.schema import Genesis, canonical_json
 from ledger import rlp_encode
 from ledger.apply import BookingContext, apply_transfers
@@ -89,6 +92,13 @@ class Chain:
         self.validators = ValidatorSet(ValidatorPower(v.address, v.power) for v in genesis.validators)
         self.db = open_database(Path(data_dir))
         self.ledger = LedgerStore(self.db)
+        self.evm_params = EvmParams(
+            genesis.chain_id,
+            genesis.block.gas_limit,
+            genesis.block.base_fee_per_gas,
+            genesis.evm.min_priority_fee_per_gas,
+            genesis.evm.fee_recipient,
+        )
         stored_genesis = self.db.get(GENESIS)
         if stored_genesis is None:
             self._write_genesis()
@@ -170,6 +180,11 @@ class Chain:
         journal = [JournalEntry(0, -1, b"", i, p) for i, p in enumerate(postings)]
         with self.db.write_batch(transaction=True, sync=True) as batch:
             root = self.ledger.stage(batch, overlay, journal, role_leaves(genesis))
+            evm_view = LevelDBView(self.db)
+            evm_root = genesis_state_root(
+                evm_view, genesis.evm, execution_context(self.evm_params, 0, genesis.genesis_time, ())
+            )
+            evm_view.stage(batch)
             header = Header(
                 parent_hash=bytes(32),
                 number=0,
@@ -182,6 +197,7 @@ class Chain:
                 gas_limit=genesis.block.gas_limit,
                 base_fee_per_gas=genesis.block.base_fee_per_gas,
                 extra_data=keccak(canonical_json(genesis.raw)),
+                evm_state_root=evm_root,
             )
             self._put_block(batch, Block(header, ()), [], encode_receipts([]))
             batch.put(GENESIS, canonical_json(genesis.raw))
@@ -192,8 +208,22 @@ class Chain:
         """Execute, seal and store the next block; the single-validator path of block building."""
         parent = self.head.header
         timestamp = max(parent.timestamp, int(time.time()) if timestamp is None else timestamp)
-        outcome = execute_block(self.ledger, self.rules, parent.number + 1, timestamp, transactions)
+        number = parent.number + 1
+        outcome = execute_block(
+            self.ledger, self.rules, number, timestamp, transactions, self.evm_block(number, timestamp)
+        )
         return self.commit_block(transactions, outcome, timestamp, proposer_key)
+
+    def evm_block(self, number: int, timestamp: int) -> EvmBlock:
+        """The EVM state for block `number` on top of the head (its parent)."""
+        parent = self.head.header
+        assert number == parent.number + 1, "an EVM block builds on the head"
+
+        def prev_hashes() -> Iterable[bytes]:  # BLOCKHASH: newest first, at most 256
+            for ancestor in range(parent.number, max(-1, parent.number - 256), -1):
+                yield self.header(ancestor).hash
+
+        return EvmBlock(self.db, self.evm_params, parent.evm_state_root, number, timestamp, prev_hashes())
 
     def commit_built_block(self, builder: BlockBuilder, proposer_key: bytes) -> tuple[Block, list[Receipt]]:
         """Seal and store the block a BlockBuilder prepared transaction by transaction."""
@@ -216,6 +246,8 @@ class Chain:
             encoded_receipts = encode_receipts(outcome.receipts)
             with self.db.write_batch(transaction=True, sync=True) as batch:
                 root = self.ledger.stage(batch, outcome.overlay, outcome.journal)
+                evm = outcome.evm
+                evm_root = evm.commit(batch) if evm is not None else parent.evm_state_root
                 proposer = coincurve.PrivateKey(proposer_key)
                 header = Header(
                     parent_hash=parent.hash,
@@ -225,10 +257,12 @@ class Chain:
                     state_root=root,
                     transactions_root=transactions_root(hashes),
                     receipts_root=receipts_root(encoded_receipts),
-                    gas_used=0,
+                    gas_used=evm.gas_used if evm is not None else 0,
                     gas_limit=self.genesis.block.gas_limit,
                     base_fee_per_gas=self.genesis.block.base_fee_per_gas,
                     extra_data=EXTRA_DATA,
+                    evm_state_root=evm_root,
+                    logs_bloom=(evm.bloom if evm is not None else 0).to_bytes(256, "big"),
                 )
                 block = Block(header, tuple(raw), (sign_commit(header.hash, proposer_key),))
                 self.verify_commit(block)

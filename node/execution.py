@@ -8,6 +8,10 @@ execute_block(store, rules, number, timestamp, transactions)
        every debit must be authorised for the signer
        all transfers are booked, or none (receipt status 0 with the rule broken)
   3. the overlay, receipts and journal go to the store in one write batch (node.chain)
+
+An Ethereum transaction (contracts.evm) takes the same nonce step, then runs in py-evm against
+the block's EVM state; one that breaks an admission rule (fees, funds, gas) is refused whole at
+admission, and one that reverts is still included with a status-0 receipt that paid its gas.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from contracts.evm.executor import EvmBlock
+from contracts.evm.transaction import EthTransaction, EvmTxInvalid
 from ledger.apply import BookingContext, TransferRejected, apply_transfers, expire_pending
 from ledger.authz import RoleGrant, authorize_debit
 from ledger.errors import LedgerError
@@ -55,13 +61,14 @@ class BlockOutcome:
     overlay: Overlay
     receipts: list[Receipt] = field(default_factory=list)
     journal: list[JournalEntry] = field(default_factory=list)
+    evm: EvmBlock | None = None  # the block's EVM state; None on a chain without EVM
 
 
 @dataclass(frozen=True, slots=True)
 class SignedTransaction:
     """A decoded transaction with its raw bytes, hash and recovered sender (computed once)."""
 
-    tx: LedgerTransaction
+    tx: LedgerTransaction | EthTransaction
     raw: bytes
     hash: bytes
     sender: str
@@ -77,11 +84,13 @@ class BlockBuilder:
     context, so they give the same state, receipts and journal.
     """
 
-    def __init__(self, store: LedgerStore, rules: ChainRules, number: int, timestamp: int) -> None:
+    def __init__(
+        self, store: LedgerStore, rules: ChainRules, number: int, timestamp: int, evm: EvmBlock | None = None
+    ) -> None:
         self.rules = rules
         self.number = number
         self.timestamp = timestamp
-        self.outcome = BlockOutcome(Overlay(store))
+        self.outcome = BlockOutcome(Overlay(store), evm=evm)
         self.transactions: list[SignedTransaction] = []
         block_ctx = BookingContext(number, timestamp, b"", rules.exponents)
         expired = expire_pending(self.outcome.overlay, store.expiring(timestamp, rules.expiries_max), block_ctx)
@@ -100,6 +109,8 @@ class BlockBuilder:
     def add(self, signed: SignedTransaction) -> Receipt:
         """Block semantics: the nonce is consumed even if the transfers fail (receipt status 0)."""
         nonce = self._check(signed)
+        if isinstance(signed.tx, EthTransaction):
+            return self._add_ethereum(signed, nonce, admission=False)
         self.outcome.overlay.set_nonce(signed.sender, nonce + 1)
         receipt = apply_transaction(self.outcome.overlay, signed, self.rules, self._ctx(signed))
         self._record(signed, receipt)
@@ -112,10 +123,38 @@ class BlockBuilder:
         resulting state is what `add` gives for the same transaction.
         """
         nonce = self._check(signed)
+        if isinstance(signed.tx, EthTransaction):
+            return self._add_ethereum(signed, nonce, admission=True)
         receipt = apply_transaction(self.outcome.overlay, signed, self.rules, self._ctx(signed))
         if receipt.status:
             self.outcome.overlay.set_nonce(signed.sender, nonce + 1)
             self._record(signed, receipt)
+        return receipt
+
+    def _add_ethereum(self, signed: SignedTransaction, nonce: int, admission: bool) -> Receipt:
+        """Run an Ethereum transaction in the block's EVM state.
+
+        Refused (admission rules): at admission nothing changes and the receipt says why; in a
+        block the nonce is consumed as for a ledger transaction. Executed: included whether it
+        succeeded or reverted (status 0, gas paid)."""
+        sender_bytes = bytes.fromhex(signed.sender[2:])
+        assert isinstance(signed.tx, EthTransaction)
+        try:
+            if self.outcome.evm is None:
+                raise EvmTxInvalid("evm_disabled", "this chain does not execute Ethereum transactions")
+            result = self.outcome.evm.apply(signed.tx, signed.sender)
+        except EvmTxInvalid as invalid:
+            receipt = Receipt(signed.hash, sender_bytes, 0, invalid.rule, invalid.message)
+            if not admission:
+                self.outcome.overlay.set_nonce(signed.sender, nonce + 1)
+                self._record(signed, receipt)
+            return receipt
+        self.outcome.overlay.set_nonce(signed.sender, nonce + 1)
+        rule = ""
+        if result.error:
+            rule = "execution_reverted" if result.error == "execution reverted" else "execution_failed"
+        receipt = Receipt(signed.hash, sender_bytes, 0 if result.error else 1, rule, result.error, evm=result)
+        self._record(signed, receipt)
         return receipt
 
     def _ctx(self, signed: SignedTransaction) -> BookingContext:
@@ -129,9 +168,14 @@ class BlockBuilder:
 
 
 def execute_block(
-    store: LedgerStore, rules: ChainRules, number: int, timestamp: int, transactions: Sequence[SignedTransaction]
+    store: LedgerStore,
+    rules: ChainRules,
+    number: int,
+    timestamp: int,
+    transactions: Sequence[SignedTransaction],
+    evm: EvmBlock | None = None,
 ) -> BlockOutcome:
-    builder = BlockBuilder(store, rules, number, timestamp)
+    builder = BlockBuilder(store, rules, number, timestamp, evm)
     for signed in transactions:
         builder.add(signed)
     return builder.outcome

@@ -14,11 +14,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from contracts.evm.transaction import EthTransaction, is_ethereum_raw
 from genesis.builder import GENESIS_FILE, VALIDATOR_KEY_FILE
 from genesis.schema import Genesis, load_genesis
 from ledger.hashing import keccak
-from ledger.tx import InvalidSignatureError, TransactionDecodeError, decode_transaction
+from ledger.tx import InvalidSignatureError, LedgerTransaction, TransactionDecodeError, decode_transaction
 from node.chain import Chain
+from node.evm_admission import decode_for_admission
 from node.execution import BlockBuilder, InvalidBlockError, SignedTransaction, TransactionRejected
 from node.log import event
 from node.mempool import Mempool
@@ -101,6 +103,13 @@ class Node:
         self.metrics.rpc_seconds.labels(method).observe(seconds)
 
     def _admit(self, raw: bytes) -> SignedTransaction:
+        if is_ethereum_raw(raw):
+            tx, sender = decode_for_admission(self, raw)
+        else:
+            tx, sender = self._decode_ledger(raw)
+        return self._admit_decoded(raw, tx, sender)
+
+    def _decode_ledger(self, raw: bytes) -> tuple[LedgerTransaction, str]:
         try:
             tx = decode_transaction(raw)
         except TransactionDecodeError as exc:
@@ -111,6 +120,9 @@ class Node:
                 sender = tx.sender()
             except InvalidSignatureError as exc:
                 raise TransactionRejected("invalid_signature", str(exc)) from None
+        return tx, sender
+
+    def _admit_decoded(self, raw: bytes, tx: LedgerTransaction | EthTransaction, sender: str) -> SignedTransaction:
         if tx.chain_id != self.genesis.chain_id:
             raise TransactionRejected(
                 "wrong_chain_id", f"transaction is for chain {tx.chain_id}, this is chain {self.genesis.chain_id}"
@@ -124,7 +136,7 @@ class Node:
         # booked transfer ids are checked against the state after the transactions admitted
         # before it, and the block will not book it a second time.
         receipt = self._next_block().try_add(signed)
-        if not receipt.status:
+        if not receipt.status and receipt.evm is None:  # an executed Ethereum tx that reverted is in
             raise TransactionRejected(receipt.error_rule, receipt.error_message)
         self.mempool.insert(signed)
         event(log, "tx_admitted", logging.DEBUG, tx=signed.hash.hex(), sender=sender, nonce=tx.nonce)
@@ -136,7 +148,9 @@ class Node:
         if self.building is None or not self.building.transactions:
             head = self.chain.head.header
             timestamp = max(head.timestamp, int(time.time()))
-            self.building = BlockBuilder(self.chain.ledger, self.chain.rules, head.number + 1, timestamp)
+            number = head.number + 1
+            evm = self.chain.evm_block(number, timestamp)
+            self.building = BlockBuilder(self.chain.ledger, self.chain.rules, number, timestamp, evm)
         return self.building
 
     # --- block production --------------------------------------------------------------------
@@ -196,7 +210,7 @@ class Node:
             except InvalidBlockError as exc:
                 dropped.append((signed, "nonce_gap", str(exc)))
                 continue
-            if not receipt.status:
+            if not receipt.status and receipt.evm is None:
                 dropped.append((signed, receipt.error_rule, receipt.error_message))
         if dropped:
             self.mempool.remove([signed for signed, _, _ in dropped])

@@ -96,7 +96,9 @@ class RpcMethods:
         return self.node.chain
 
     def table(self) -> dict:
-        return {
+        from node.rpc.eth import EthRpc  # the EVM's methods; they hand ledger transactions back to these
+
+        ledger = {
             "web3_clientVersion": lambda p: CLIENT_VERSION,
             "net_version": lambda p: str(self.node.genesis.chain_id),
             "net_listening": lambda p: True,
@@ -124,6 +126,7 @@ class RpcMethods:
             "qenex_getAccountProof": self.get_account_proof,
             "qenex_mempoolStatus": lambda p: {"pending": qty(len(self.node.mempool))},
         }
+        return ledger | EthRpc(self, ledger).table()
 
     # --- blocks --------------------------------------------------------------------------------
 
