@@ -553,6 +553,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--wait", action="store_true", help="wait for the receipts and print them")
     p.add_argument("--wait-timeout", type=float, default=60.0, dest="timeout", help="seconds to wait (default 60)")
     p.set_defaults(func=cmd_gateway_submit)
+
+    from contracts.cli import register as register_contracts
+
+    register_contracts(commands)
     return parser
 
 

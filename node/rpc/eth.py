@@ -10,6 +10,7 @@ transaction (type 0x51) to the ledger method unchanged. Error codes and messages
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -121,11 +122,12 @@ class EthRpc:
         return number
 
     def _reader(self, number: int) -> StateReader:
+        """Calls run as in the block after `number`; on the head, at the time a block made now
+        would carry (so a deadline that has passed counts as passed, as in Anvil and Hardhat)."""
         header = self.chain.header(number)
         prev = (self.chain.header(n).hash for n in range(number, max(-1, number - 256), -1))
-        return StateReader(
-            self.chain.db, self.chain.evm_params, header.evm_state_root, number + 1, header.timestamp, prev
-        )
+        timestamp = max(header.timestamp, int(time.time())) if number == self.chain.height else header.timestamp
+        return StateReader(self.chain.db, self.chain.evm_params, header.evm_state_root, number + 1, timestamp, prev)
 
     def get_balance(self, params: list) -> str:
         address = _address(_param(params, 0, "address"), "address")
