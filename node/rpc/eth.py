@@ -310,10 +310,8 @@ class EthRpc:
                 raise RpcError(-32000, "unknown block")
             first = last = number
         else:
-            first = self.ledger._block_number(query.get("fromBlock") or "latest")
-            last = self.ledger._block_number(query.get("toBlock") or "latest")
-            if first is None or last is None:
-                raise RpcError(-32000, "block range extends beyond current head block")
+            first = self._requested(query.get("fromBlock"))
+            last = self._requested(query.get("toBlock"))
             if first > last:
                 raise RpcError(-32000, "invalid block range params")
             if last - first + 1 > LOGS_BLOCK_RANGE_MAX:
@@ -322,7 +320,17 @@ class EthRpc:
                     f"query exceeds max block range {LOGS_BLOCK_RANGE_MAX}: asked for {last - first + 1} blocks "
                     f"({first}..{last}); split the range",
                 )
+            if last > self.chain.height:
+                raise RpcError(-32000, "block range extends beyond current head block")
         return self.logs_between(first, last, *_log_filter(query))
+
+    def _requested(self, tag: object) -> int:
+        """A filter bound as asked (a number past the head stays past it; tags resolve)."""
+        if isinstance(tag, str) and _QUANTITY.fullmatch(tag):
+            return int(tag, 16)
+        number = self.ledger._block_number(tag or "latest")
+        assert number is not None, "a block tag always names an existing block"
+        return number
 
     def logs_between(self, first: int, last: int, addresses: set[bytes], topics: list[set[bytes] | None]) -> list:
         found: list[dict] = []

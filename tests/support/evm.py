@@ -41,7 +41,7 @@ class Chain:
 
     def wait_until(self, timestamp: int) -> None:
         """Sleep until a block made now would carry a timestamp past `timestamp`."""
-        while time.time() <= timestamp + 0.5:
+        while int(time.time()) <= timestamp:
             time.sleep(0.2)
 
 
