@@ -133,6 +133,25 @@ def compile_all(out_dir: Path = ARTIFACTS_DIR) -> list[Path]:
     return written
 
 
+def compile_sources(sources: dict[str, str]) -> dict[str, dict]:
+    """Compile extra sources (e.g. a test's probe contract) with the same compiler and settings;
+    {contract name: {abi, bytecode}}. Imports resolve as for contracts/solidity/."""
+    included = {name: {"content": text} for name, text in sources.items()}
+    for name, text in sources.items():
+        imports = [_resolve(name, target) for target in _IMPORT.findall(text)]
+        included.update({k: v for k, v in collect_sources(imports).items() if k not in included} if imports else {})
+    input_json = {"language": "Solidity", "sources": dict(sorted(included.items())), "settings": SETTINGS}
+    try:
+        output = solcx.compile_standard(input_json, solc_binary=solc_binary())
+    except solcx.exceptions.SolcError as exc:
+        raise CompileError(str(exc)) from None
+    return {
+        name: {"abi": compiled["abi"], "bytecode": "0x" + compiled["evm"]["bytecode"]["object"]}
+        for source_name in sources
+        for name, compiled in output["contracts"][source_name].items()
+    }
+
+
 def load_artifact(name: str, artifacts_dir: Path = ARTIFACTS_DIR) -> dict:
     path = artifacts_dir / f"{name}.json"
     if not path.is_file():

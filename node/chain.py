@@ -21,6 +21,7 @@ import plyvel
 import rlp
 
 from consensus.commit import InvalidCommitError, ValidatorPower, ValidatorSet, sign_commit, verify_commit
+from contracts.bridge.layers import BridgeCurrency
 from contracts.evm.db import LevelDBView
 from contracts.evm.executor import EvmBlock, EvmParams, execution_context
 from contracts.evm.genesis import genesis_state_root
@@ -98,6 +99,7 @@ class Chain:
             genesis.block.base_fee_per_gas,
             genesis.evm.min_priority_fee_per_gas,
             genesis.evm.fee_recipient,
+            tuple(BridgeCurrency(c.code, c.exponent, genesis.issuance.get(c.code, "")) for c in genesis.currencies),
         )
         stored_genesis = self.db.get(GENESIS)
         if stored_genesis is None:
@@ -182,7 +184,10 @@ class Chain:
             root = self.ledger.stage(batch, overlay, journal, role_leaves(genesis))
             evm_view = LevelDBView(self.db)
             evm_root = genesis_state_root(
-                evm_view, genesis.evm, execution_context(self.evm_params, 0, genesis.genesis_time, ())
+                evm_view,
+                genesis.evm,
+                execution_context(self.evm_params, 0, genesis.genesis_time, ()),
+                tuple(c.code for c in genesis.currencies),
             )
             evm_view.stage(batch)
             header = Header(
@@ -223,7 +228,9 @@ class Chain:
             for ancestor in range(parent.number, max(-1, parent.number - 256), -1):
                 yield self.header(ancestor).hash
 
-        return EvmBlock(self.db, self.evm_params, parent.evm_state_root, number, timestamp, prev_hashes())
+        return EvmBlock(
+            self.db, self.evm_params, parent.evm_state_root, number, timestamp, prev_hashes(), self.ledger
+        )
 
     def commit_built_block(self, builder: BlockBuilder, proposer_key: bytes) -> tuple[Block, list[Receipt]]:
         """Seal and store the block a BlockBuilder prepared transaction by transaction."""

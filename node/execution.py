@@ -142,7 +142,7 @@ class BlockBuilder:
         try:
             if self.outcome.evm is None:
                 raise EvmTxInvalid("evm_disabled", "this chain does not execute Ethereum transactions")
-            result = self.outcome.evm.apply(signed.tx, signed.sender)
+            result, postings = self.outcome.evm.apply(signed.tx, signed.sender, self.outcome.overlay)
         except EvmTxInvalid as invalid:
             receipt = Receipt(signed.hash, sender_bytes, 0, invalid.rule, invalid.message)
             if not admission:
@@ -153,7 +153,8 @@ class BlockBuilder:
         rule = ""
         if result.error:
             rule = "execution_reverted" if result.error == "execution reverted" else "execution_failed"
-        receipt = Receipt(signed.hash, sender_bytes, 0 if result.error else 1, rule, result.error, evm=result)
+        status = 0 if result.error else 1
+        receipt = Receipt(signed.hash, sender_bytes, status, rule, result.error, postings=tuple(postings), evm=result)
         self._record(signed, receipt)
         return receipt
 

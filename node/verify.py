@@ -13,6 +13,8 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from contracts.bridge.addresses import reopen
+from contracts.evm.transaction import decode_ethereum, is_ethereum_raw
 from ledger.account import Account
 from ledger.apply import book_posting
 from ledger.codec import encode_account, encode_stored_transfer, int_to_bytes
@@ -65,6 +67,9 @@ def verify_chain(chain: Chain, progress: Callable[[int, int], None] | None = Non
             leaves.update({account_leaf_key(a.id): encode_account(a) for a in genesis.accounts})
         while pending_entry is not None and pending_entry.block_number == number:
             posting = pending_entry.posting
+            for opened_id in (posting.debit_account_id, posting.credit_account_id):
+                if opened_id not in accounts and (opened := reopen(opened_id)) is not None:
+                    accounts[opened_id] = opened  # opened by the EVM ledger bridge on a first credit
             debit, credit = accounts.get(posting.debit_account_id), accounts.get(posting.credit_account_id)
             if debit is None or credit is None:
                 report.problems.append(f"block {number}: journal names an unknown account in {posting}")
@@ -77,7 +82,10 @@ def verify_chain(chain: Chain, progress: Callable[[int, int], None] | None = Non
             report.postings += 1
             pending_entry = next(journal, None)
         for raw in block.transactions:
-            sender = decode_transaction(raw).sender()
+            if is_ethereum_raw(raw):
+                sender = decode_ethereum(raw, genesis.chain_id)[1]
+            else:
+                sender = decode_transaction(raw).sender()
             nonces[sender] = nonces.get(sender, 0) + 1
             leaves[nonce_leaf_key(sender)] = int_to_bytes(nonces[sender])
         changed = apply_leaf_changes(tree, leaves, lambda index: dict(buckets.get(index, {})))

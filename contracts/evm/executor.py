@@ -23,13 +23,19 @@ import plyvel
 from eth.abc import ComputationAPI
 from eth.exceptions import Revert
 from eth.vm.execution_context import ExecutionContext
-from eth.vm.forks.prague import PragueState, PragueVM
+from eth.vm.forks.prague import PragueVM
 from eth_bloom import BloomFilter
 from eth_utils import ValidationError
 
+from contracts.bridge.layers import BridgeCurrency, LedgerLayers
+from contracts.bridge.state import BridgedState, state_class
 from contracts.evm.db import atomic_view
 from contracts.evm.transaction import EthTransaction, EvmTxInvalid
+from ledger.apply import BookingContext
 from ledger.codec import bytes_to_int, int_to_bytes
+from ledger.journal import Posting
+from ledger.state import Overlay
+from ledger.store import LedgerStore
 
 FORK = "prague"
 
@@ -41,6 +47,14 @@ class EvmParams:
     base_fee_per_gas: int
     min_priority_fee_per_gas: int
     fee_recipient: bytes
+    currencies: tuple[BridgeCurrency, ...] = ()  # ledger currencies the bridge exposes as ERC-20s
+
+    @property
+    def state_class(self) -> type[BridgedState]:
+        return state_class(tuple(c.code for c in self.currencies))
+
+    def bridge_currencies(self) -> dict[str, BridgeCurrency]:
+        return {c.code: c for c in self.currencies}
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,11 +163,15 @@ class EvmBlock:
         number: int,
         timestamp: int,
         prev_hashes: Iterable[bytes] = (),
+        ledger_store: LedgerStore | None = None,
     ) -> None:
         self.params = params
         self.number = number
+        self.timestamp = timestamp
+        self.ledger_store = ledger_store
         atomic, self._view = atomic_view(db)
-        self.state = PragueState(atomic, execution_context(params, number, timestamp, prev_hashes), parent_root)
+        context = execution_context(params, number, timestamp, prev_hashes)
+        self.state = params.state_class(atomic, context, parent_root)
         self.gas_used = 0
         self.bloom = 0
 
@@ -199,19 +217,36 @@ class EvmBlock:
                 f"insufficient funds for gas * price + value: address {sender} have {have} want {want}",
             )
 
-    def apply(self, tx: EthTransaction, sender: str) -> EvmResult:
-        """Execute `tx` (nonce already checked by the caller) or raise EvmTxInvalid unchanged."""
+    def apply(self, tx: EthTransaction, sender: str, ledger: Overlay | None = None) -> tuple[EvmResult, list[Posting]]:
+        """Execute `tx` (nonce already checked by the caller) or raise EvmTxInvalid unchanged.
+
+        With `ledger` (the block's ledger overlay), contracts reach ledger money through the
+        bridge; the postings of the calls that did not revert are merged into it and returned."""
         self.check(tx, sender)
         evm_tx = tx.evm_tx
         state = self.state
+        layers = None
+        if ledger is not None and self.ledger_store is not None:
+            exponents = {c.code: c.exponent for c in self.params.currencies}
+            ctx = BookingContext(self.number, self.timestamp, evm_tx.hash, exponents)
+            layers = LedgerLayers(ledger.child(), self.ledger_store, ctx, self.params.bridge_currencies())
         state.lock_changes()  # the start of a transaction: storage "original values" (EIP-2200)
-        snapshot = state.snapshot()
-        state.set_nonce(evm_tx.sender, tx.nonce)
+        state.ledger = layers
         try:
-            computation = state.apply_transaction(evm_tx)
-        except ValidationError as exc:
-            state.revert(snapshot)
-            raise EvmTxInvalid("invalid_transaction", f"invalid transaction: {exc}") from None
+            snapshot = state.snapshot()
+            state.set_nonce(evm_tx.sender, tx.nonce)
+            try:
+                computation = state.apply_transaction(evm_tx)
+            except ValidationError as exc:
+                state.revert(snapshot)
+                raise EvmTxInvalid("invalid_transaction", f"invalid transaction: {exc}") from None
+            state.commit(snapshot)
+        finally:
+            state.ledger = None
+        postings: list[Posting] = []
+        if layers is not None:
+            postings = layers.postings()
+            layers.base.merge_into_parent()
         state.lock_changes()
         gas_used = PragueVM.finalize_gas_used(evm_tx, computation)
         self.gas_used += gas_used
@@ -234,7 +269,7 @@ class EvmBlock:
             error=failure_text(computation),
         )
         self.bloom |= result.bloom
-        return result
+        return result, postings
 
     def root(self) -> bytes:
         return self.state.make_state_root()

@@ -23,6 +23,7 @@ from eth.db.atomic import AtomicDB
 from eth.vm.forks.prague import PragueState
 from eth_utils import to_checksum_address
 
+from contracts.bridge.addresses import BRIDGE_ADDRESS, PLACEHOLDER_CODE, token_address
 from contracts.evm.db import LevelDBView
 
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
@@ -123,9 +124,14 @@ def parse_evm_genesis(data: object) -> EvmGenesis:
     )
 
 
-def genesis_state_root(view: LevelDBView, evm: EvmGenesis, context: object) -> bytes:
-    """Write the allocation into `view` (staged with the genesis block) and return its root."""
+def genesis_state_root(view: LevelDBView, evm: EvmGenesis, context: object, currencies: tuple[str, ...] = ()) -> bytes:
+    """Write the allocation into `view` (staged with the genesis block) and return its root.
+
+    The ledger bridge and each currency's token address get a one-byte placeholder code, so
+    wallets see contracts there and their storage (allowances) is never swept as empty."""
     state = PragueState(AtomicDB(view), context, BLANK_ROOT_HASH)
+    for address in [BRIDGE_ADDRESS, *(token_address(code) for code in currencies)]:
+        state.set_code(address, PLACEHOLDER_CODE)
     for account in evm.alloc:
         state.set_balance(account.address, account.balance)
         state.set_nonce(account.address, account.nonce)

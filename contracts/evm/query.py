@@ -15,13 +15,18 @@ import plyvel
 from eth.abc import ComputationAPI
 from eth.db.atomic import AtomicDB
 from eth.exceptions import Revert
-from eth.vm.forks.prague import PragueState, PragueVM
+from eth.vm.forks.prague import PragueVM
 from eth.vm.spoof import SpoofTransaction
 from eth_abi import decode as abi_decode
 from eth_utils import ValidationError
 
+from contracts.bridge.layers import LedgerLayers
+from contracts.bridge.state import BridgedState
 from contracts.evm.db import LevelDBView
 from contracts.evm.executor import EvmParams, execution_context
+from ledger.apply import BookingContext
+from ledger.state import Overlay
+from ledger.store import LedgerStore
 
 ERROR_SELECTOR = bytes.fromhex("08c379a0")  # Error(string)
 PANIC_SELECTOR = bytes.fromhex("4e487b71")  # Panic(uint256)
@@ -66,9 +71,17 @@ class StateReader:
     """The EVM state at one block, for reads and dry-run calls."""
 
     def __init__(
-        self, db: plyvel.DB, params: EvmParams, root: bytes, number: int, timestamp: int, prev_hashes: Iterable[bytes]
+        self,
+        db: plyvel.DB,
+        params: EvmParams,
+        root: bytes,
+        number: int,
+        timestamp: int,
+        prev_hashes: Iterable[bytes],
+        ledger_store: LedgerStore | None = None,
     ) -> None:
         self._db = db
+        self._ledger_store = ledger_store
         self.params = params
         self.root = root
         self.number = number
@@ -76,9 +89,18 @@ class StateReader:
         self._prev_hashes = list(prev_hashes)
         self.state = self._fresh_state()
 
-    def _fresh_state(self) -> PragueState:
+    def _fresh_state(self) -> BridgedState:
         context = execution_context(self.params, self.number, self.timestamp, self._prev_hashes, base_fee=0)
-        return PragueState(AtomicDB(LevelDBView(self._db)), context, self.root)
+        state = self.params.state_class(AtomicDB(LevelDBView(self._db)), context, self.root)
+        if self._ledger_store is not None:
+            # The ledger keeps its latest state only: calls through the bridge read today's
+            # balances whatever block they name; their bookings go to a throwaway overlay.
+            exponents = {c.code: c.exponent for c in self.params.currencies}
+            ctx = BookingContext(self.number, self.timestamp, bytes(32), exponents)
+            state.ledger = LedgerLayers(
+                Overlay(self._ledger_store), self._ledger_store, ctx, self.params.bridge_currencies()
+            )
+        return state
 
     def balance(self, address: bytes) -> int:
         return self.state.get_balance(address)

@@ -23,7 +23,7 @@ from node.block import Header, Receipt
 from node.execution import TransactionRejected
 from node.rpc.errors import INVALID_INPUT, LIMIT_EXCEEDED, RpcError, invalid_params
 from node.rpc.eth_serialize import serialize_eth_receipt, serialize_eth_transaction, serialize_log
-from node.rpc.serialize import data, qty, serialize_receipt
+from node.rpc.serialize import data, qty, serialize_posting, serialize_receipt
 
 if TYPE_CHECKING:
     from node.rpc.methods import RpcMethods
@@ -127,7 +127,9 @@ class EthRpc:
         header = self.chain.header(number)
         prev = (self.chain.header(n).hash for n in range(number, max(-1, number - 256), -1))
         timestamp = max(header.timestamp, int(time.time())) if number == self.chain.height else header.timestamp
-        return StateReader(self.chain.db, self.chain.evm_params, header.evm_state_root, number + 1, timestamp, prev)
+        return StateReader(
+            self.chain.db, self.chain.evm_params, header.evm_state_root, number + 1, timestamp, prev, self.chain.ledger
+        )
 
     def get_balance(self, params: list) -> str:
         address = _address(_param(params, 0, "address"), "address")
@@ -228,7 +230,10 @@ class EthRpc:
             return serialize_receipt(receipts[index], header, index, self.node.genesis.exponents)
         first_log = sum(len(r.evm.logs) for r in receipts[:index] if r.evm is not None)
         cumulative = sum(r.evm.gas_used for r in receipts[: index + 1] if r.evm is not None)
-        return serialize_eth_receipt(receipts[index], self._decode(raw), header, index, first_log, cumulative)
+        result = serialize_eth_receipt(receipts[index], self._decode(raw), header, index, first_log, cumulative)
+        exponents = self.node.genesis.exponents
+        result["postings"] = [serialize_posting(p, exponents) for p in receipts[index].postings]  # ledger bridge
+        return result
 
     def get_transaction_receipt(self, params: list) -> dict | None:
         tx_hash = _bytes(_param(params, 0, "transaction hash"), "transaction hash", 32)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import plyvel
 import pytest
-from eth.constants import BLANK_ROOT_HASH
 from eth_account import Account
 
 from contracts.evm.db import LevelDBView
@@ -47,6 +46,13 @@ def genesis_root(db: plyvel.DB, p: EvmParams, wei: int = 10**21) -> bytes:
     return root
 
 
+def apply(block: EvmBlock, signed: tuple):
+    """Run a transaction without a ledger (no bridge); the EVM result."""
+    result, postings = block.apply(*signed)
+    assert postings == []
+    return result
+
+
 def sign(tx: dict, account=ALICE):
     base = {"chainId": CHAIN_ID, "gas": 21_000, "maxFeePerGas": 0, "maxPriorityFeePerGas": 0}
     raw = account.sign_transaction(base | tx).raw_transaction
@@ -58,7 +64,7 @@ def test_value_transfer_commits_into_the_write_batch_and_reads_back_by_root(db):
     root = genesis_root(db, p)
     block = EvmBlock(db, p, root, 1, 10)
     tx, sender = sign({"to": BOB.address, "value": 5, "nonce": 0})
-    result = block.apply(tx, sender)
+    result, _ = block.apply(tx, sender)
     assert (result.gas_used, result.cumulative_gas_used, result.error) == (21_000, 21_000, "")
     assert block.gas_used == 21_000
     assert db.get(b"E" + block.root()) is None  # nothing reaches LevelDB before the block commits
@@ -76,7 +82,7 @@ def test_a_block_that_is_not_committed_leaves_leveldb_untouched(db):
     root = genesis_root(db, p)
     before = list(db.iterator())
     block = EvmBlock(db, p, root, 1, 10)
-    block.apply(*sign({"to": None, "data": init_code(LOGGER_RUNTIME), "gas": 100_000, "nonce": 0}))
+    apply(block, sign({"to": None, "data": init_code(LOGGER_RUNTIME), "gas": 100_000, "nonce": 0}))
     assert list(db.iterator()) == before
 
 
@@ -84,13 +90,13 @@ def test_revert_is_included_with_status_data_and_gas_paid(db):
     p = params(base_fee=1)
     root = genesis_root(db, p)
     block = EvmBlock(db, p, root, 1, 10)
-    deploy = block.apply(
-        *sign({"to": None, "data": init_code(REVERTER_RUNTIME), "gas": 100_000, "nonce": 0, "maxFeePerGas": 1})
+    deploy = apply(
+        block, sign({"to": None, "data": init_code(REVERTER_RUNTIME), "gas": 100_000, "nonce": 0, "maxFeePerGas": 1})
     )
     assert deploy.error == "" and len(deploy.contract_address) == 20
     alice = bytes.fromhex(ALICE.address[2:])
     balance = block.state.get_balance(alice)
-    call = block.apply(*sign({"to": deploy.contract_address, "gas": 50_000, "nonce": 1, "maxFeePerGas": 1}))
+    call = apply(block, sign({"to": deploy.contract_address, "gas": 50_000, "nonce": 1, "maxFeePerGas": 1}))
     assert call.error == "execution reverted"
     assert call.output == b"nope"
     assert call.logs == ()
@@ -101,8 +107,8 @@ def test_revert_is_included_with_status_data_and_gas_paid(db):
 def test_logs_and_bloom(db):
     p = params()
     block = EvmBlock(db, p, genesis_root(db, p), 1, 10)
-    deploy = block.apply(*sign({"to": None, "data": init_code(LOGGER_RUNTIME), "gas": 100_000, "nonce": 0}))
-    result = block.apply(*sign({"to": deploy.contract_address, "gas": 50_000, "nonce": 1}))
+    deploy = apply(block, sign({"to": None, "data": init_code(LOGGER_RUNTIME), "gas": 100_000, "nonce": 0}))
+    result = apply(block, sign({"to": deploy.contract_address, "gas": 50_000, "nonce": 1}))
     assert [(log.address, log.topics) for log in result.logs] == [(deploy.contract_address, (b"\xaa" * 32,))]
     assert block.bloom == result.bloom != 0
 
@@ -126,7 +132,7 @@ def test_refusals_name_the_rule_in_geths_words_and_change_nothing(db, tx, p, rul
     root = genesis_root(db, p)
     block = EvmBlock(db, p, root, 1, 10)
     with pytest.raises(EvmTxInvalid) as refused:
-        block.apply(*sign({"to": BOB.address, "nonce": 0} | tx))
+        apply(block, sign({"to": BOB.address, "nonce": 0} | tx))
     assert refused.value.rule == rule
     assert refused.value.message.startswith(message)
     assert block.root() == root
@@ -136,13 +142,20 @@ def test_refusals_name_the_rule_in_geths_words_and_change_nothing(db, tx, p, rul
 def test_block_gas_limit_counts_the_transactions_before(db):
     p = params(gas_limit=50_000)
     block = EvmBlock(db, p, genesis_root(db, p), 1, 10)
-    block.apply(*sign({"to": BOB.address, "nonce": 0}))
-    block.apply(*sign({"to": BOB.address, "nonce": 1}))
+    apply(block, sign({"to": BOB.address, "nonce": 0}))
+    apply(block, sign({"to": BOB.address, "nonce": 1}))
     with pytest.raises(EvmTxInvalid) as refused:
-        block.apply(*sign({"to": BOB.address, "nonce": 2}))
+        apply(block, sign({"to": BOB.address, "nonce": 2}))
     assert refused.value.rule == "block_gas_full"
 
 
-def test_empty_genesis_has_the_empty_trie_root(db):
+def test_genesis_marks_the_bridge_and_token_addresses_as_contracts(db):
+    from contracts.bridge.addresses import BRIDGE_ADDRESS, token_address
+
     view = LevelDBView(db)
-    assert genesis_state_root(view, parse_evm_genesis(None), execution_context(params(), 0, 0, ())) == BLANK_ROOT_HASH
+    root = genesis_state_root(view, parse_evm_genesis(None), execution_context(params(), 0, 0, ()), ("EUR",))
+    with db.write_batch() as batch:
+        view.stage(batch)
+    state = EvmBlock(db, params(), root, 1, 1).state
+    assert state.get_code(BRIDGE_ADDRESS) == state.get_code(token_address("EUR")) == b"\xfe"
+    assert state.get_code(token_address("USD")) == b""
