@@ -140,7 +140,7 @@ def test_an_inner_revert_undoes_exactly_its_postings(chain, eur, evm_node):
 def test_ledger_verify_replays_bridge_postings_after_the_node_stops(chain, eur, evm_node):
     from support.nodes import run_cli, start_node
 
-    node, listing = evm_node
+    node, _ = evm_node
     # one more bridge transfer into a fresh address (the bridge opens its account)
     fresh = Web3.to_checksum_address("0x" + "ab" * 20)
     assert chain.send(eur.functions.transfer(fresh, 1), 0)["status"] == 1
