@@ -12,6 +12,7 @@ from aiohttp import web
 from node.log import event
 from node.rpc.methods import RpcMethods
 from node.rpc.server import MAX_BODY_BYTES, JsonRpcServer
+from node.rpc.ws import WebSocketRpc, websocket_or_http
 from node.service import Node, NodeConfig
 
 log = logging.getLogger("qenex.node")
@@ -26,7 +27,7 @@ def build_app(node: Node) -> web.Application:
 
     app = web.Application(client_max_size=MAX_BODY_BYTES + 1024)
     app.router.add_post("/", server.http_handler)
-    app.router.add_get("/", server.http_handler)
+    app.router.add_get("/", websocket_or_http(WebSocketRpc(node, server).handler, server.http_handler))
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/health", lambda request: web.json_response({"status": "ok", "height": node.chain.height}))
     return app

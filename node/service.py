@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from genesis.builder import GENESIS_FILE, VALIDATOR_KEY_FILE
 from genesis.schema import Genesis, load_genesis
 from ledger.hashing import keccak
 from ledger.tx import InvalidSignatureError, LedgerTransaction, TransactionDecodeError, decode_transaction
+from node.block import Block, Receipt
 from node.chain import Chain
 from node.evm_admission import decode_for_admission
 from node.execution import BlockBuilder, InvalidBlockError, SignedTransaction, TransactionRejected
@@ -64,6 +66,10 @@ class Node:
         self.building: BlockBuilder | None = None  # the next block, prepared as transactions arrive
         self.signatures = SignaturePool(default_workers() if config.verify_workers is None else config.verify_workers)
         self._stopping = asyncio.Event()
+        # Told of each committed block (with its receipts) and each admitted transaction:
+        # WebSocket subscriptions and RPC filters (node/rpc/ws.py, node/rpc/filters.py).
+        self.block_listeners: list[Callable[[Block, list[Receipt]], None]] = []
+        self.pending_listeners: list[Callable[[SignedTransaction], None]] = []
 
     def close(self) -> None:
         self.signatures.close()
@@ -95,6 +101,8 @@ class Node:
             raise
         self.metrics.admitted.inc()
         self.metrics.mempool_size.set(len(self.mempool))
+        for listener in self.pending_listeners:
+            listener(signed)
         return signed
 
     def observe_rpc(self, method: str, outcome: str, seconds: float) -> None:
@@ -173,6 +181,8 @@ class Node:
         if len(self.mempool):
             self._readmit_waiting()
         self._observe_block(block.header.number, batch, receipts, time.perf_counter() - started)
+        for listener in self.block_listeners:
+            listener(block, receipts)
         event(
             log,
             "block_committed",

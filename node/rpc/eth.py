@@ -20,9 +20,10 @@ from eth_utils import to_checksum_address
 from contracts.evm.query import CallArgs, CallFailed, CallReverted, StateReader
 from contracts.evm.transaction import MAX_TX_BYTES, EthTransaction, decode_ethereum, is_ethereum_raw
 from node.block import Header, Receipt
-from node.execution import TransactionRejected
+from node.execution import SignedTransaction, TransactionRejected
 from node.rpc.errors import INVALID_INPUT, LIMIT_EXCEEDED, RpcError, invalid_params
 from node.rpc.eth_serialize import serialize_eth_receipt, serialize_eth_transaction, serialize_log
+from node.rpc.filters import Filters
 from node.rpc.serialize import data, qty, serialize_posting, serialize_receipt
 
 if TYPE_CHECKING:
@@ -97,7 +98,7 @@ class EthRpc:
             "eth_gasPrice": lambda p: qty(self._base_fee() + self._min_tip()),
             "eth_maxPriorityFeePerGas": lambda p: qty(self._min_tip()),
             "eth_feeHistory": self.fee_history,
-        }
+        } | Filters(self).table()
 
     def _base_fee(self) -> int:
         return self.node.genesis.block.base_fee_per_gas
@@ -210,6 +211,13 @@ class EthRpc:
             return serialize_transaction(tx, tx.hash, tx.sender(), self.node.genesis.exponents, header, index)
         tx, sender = decode_ethereum(raw, self.node.genesis.chain_id)
         return serialize_eth_transaction(tx, tx.evm_tx.hash, sender, header, index)
+
+    def pending_json(self, signed: SignedTransaction) -> dict:
+        if isinstance(signed.tx, EthTransaction):
+            return serialize_eth_transaction(signed.tx, signed.hash, signed.sender)
+        from node.rpc.serialize import serialize_transaction
+
+        return serialize_transaction(signed.tx, signed.hash, signed.sender, self.node.genesis.exponents)
 
     def get_transaction_by_hash(self, params: list) -> dict | None:
         tx_hash = _bytes(_param(params, 0, "transaction hash"), "transaction hash", 32)
