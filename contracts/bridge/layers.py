@@ -35,8 +35,16 @@ class BridgeCurrency:
 
 class LedgerLayers:
     def __init__(
-        self, base: Overlay, store: LedgerStore, ctx: BookingContext, currencies: Mapping[str, BridgeCurrency]
+        self,
+        base: Overlay,
+        store: LedgerStore,
+        ctx: BookingContext,
+        currencies: Mapping[str, BridgeCurrency],
+        id_salt: bytes = b"",
     ) -> None:
+        """`id_salt` keeps a replay's transfer ids apart from the ids the block booked (tracing
+        replays blocks against today's ledger, which already holds them)."""
+        self.id_salt = id_salt
         self.base = base
         self.store = store
         self.ctx = ctx
@@ -105,7 +113,7 @@ class LedgerLayers:
             credit = opened_account(target, code)
             self.top.put_account(credit)
         self._transfers_made += 1
-        seed = b"qenex-evm-transfer:" + self.ctx.tx_hash + self._transfers_made.to_bytes(8, "big")
+        seed = b"qenex-evm-transfer:" + self.id_salt + self.ctx.tx_hash + self._transfers_made.to_bytes(8, "big")
         transfer_id = int.from_bytes(keccak(seed)[:16], "big") or 1
         transfer = Transfer(transfer_id, debit.id, credit.id, amount, code, EVM_TRANSFER_CODE)
         scratch = self.top.child()

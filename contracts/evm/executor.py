@@ -174,6 +174,8 @@ class EvmBlock:
         self.state = params.state_class(atomic, context, parent_root)
         self.gas_used = 0
         self.bloom = 0
+        self.last_computation: ComputationAPI | None = None  # of the last applied transaction (tracing)
+        self.transfer_id_salt = b""  # set by replays (contracts.evm.trace)
 
     def check(self, tx: EthTransaction, sender: str) -> None:
         """Raise EvmTxInvalid if `tx` may not enter this block now; changes nothing."""
@@ -229,7 +231,8 @@ class EvmBlock:
         if ledger is not None and self.ledger_store is not None:
             exponents = {c.code: c.exponent for c in self.params.currencies}
             ctx = BookingContext(self.number, self.timestamp, evm_tx.hash, exponents)
-            layers = LedgerLayers(ledger.child(), self.ledger_store, ctx, self.params.bridge_currencies())
+            currencies = self.params.bridge_currencies()
+            layers = LedgerLayers(ledger.child(), self.ledger_store, ctx, currencies, self.transfer_id_salt)
         state.lock_changes()  # the start of a transaction: storage "original values" (EIP-2200)
         state.ledger = layers
         try:
@@ -243,6 +246,7 @@ class EvmBlock:
             state.commit(snapshot)
         finally:
             state.ledger = None
+        self.last_computation = computation
         postings: list[Posting] = []
         if layers is not None:
             postings = layers.postings()

@@ -18,6 +18,7 @@ from eth_bloom import BloomFilter
 from eth_utils import to_checksum_address
 
 from contracts.evm.query import CallArgs, CallFailed, CallReverted, StateReader
+from contracts.evm.trace import trace_block
 from contracts.evm.transaction import MAX_TX_BYTES, EthTransaction, decode_ethereum, is_ethereum_raw
 from node.block import Header, Receipt
 from node.execution import SignedTransaction, TransactionRejected
@@ -98,6 +99,9 @@ class EthRpc:
             "eth_gasPrice": lambda p: qty(self._base_fee() + self._min_tip()),
             "eth_maxPriorityFeePerGas": lambda p: qty(self._min_tip()),
             "eth_feeHistory": self.fee_history,
+            "debug_traceTransaction": self.trace_transaction,
+            "debug_traceBlockByNumber": self.trace_block_by_number,
+            "debug_traceBlockByHash": self.trace_block_by_hash,
         } | Filters(self).table()
 
     def _base_fee(self) -> int:
@@ -367,6 +371,67 @@ class EthRpc:
                             )
                     log_index += 1
         return found
+
+    # --- tracing (callTracer) ------------------------------------------------------------------
+
+    def _tracer(self, options: object) -> None:
+        if options is None:
+            options = {}
+        if not isinstance(options, dict) or options.get("tracer") != "callTracer":
+            raise invalid_params('only {"tracer": "callTracer"} is supported')
+
+    def _trace(self, number: int) -> list[dict | None]:
+        if number == 0:
+            return []
+        block = self.chain.block(number)
+        parent = self.chain.header(number - 1)
+        receipts = self.chain.receipts(number)
+        prev = [self.chain.header(n).hash for n in range(number - 1, max(-1, number - 257), -1)]
+        return trace_block(
+            self.chain.db,
+            self.chain.evm_params,
+            parent.evm_state_root,
+            number,
+            block.header.timestamp,
+            prev,
+            self.chain.ledger,
+            list(block.transactions),
+            [r.evm.gas_used if r.evm is not None else 0 for r in receipts],
+        )
+
+    def trace_transaction(self, params: list) -> dict:
+        tx_hash = _bytes(_param(params, 0, "transaction hash"), "transaction hash", 32)
+        self._tracer(params[1] if len(params) > 1 else None)
+        location = self.chain.locate_transaction(tx_hash)
+        if location is None:
+            raise RpcError(-32000, "transaction not found")
+        frame = self._trace(location.block_number)[location.index]
+        if frame is None:
+            raise RpcError(-32000, "a ledger transaction (type 0x51) runs no EVM code; see its postings")
+        return frame
+
+    def _trace_json(self, number: int | None) -> list[dict]:
+        if number is None:
+            raise RpcError(-32000, "block not found")
+        block = self.chain.block(number)
+        frames = self._trace(number)
+        from ledger.hashing import keccak
+
+        return [
+            {"txHash": data(keccak(raw)), "result": frame}
+            for raw, frame in zip(block.transactions, frames, strict=True)
+            if frame is not None
+        ]
+
+    def trace_block_by_number(self, params: list) -> list[dict]:
+        self._tracer(params[1] if len(params) > 1 else None)
+        return self._trace_json(self.ledger._block_number(_param(params, 0, "block")))
+
+    def trace_block_by_hash(self, params: list) -> list[dict]:
+        self._tracer(params[1] if len(params) > 1 else None)
+        return self._trace_json(
+            self.chain.block_number_by_hash(_bytes(_param(params, 0, "block hash"), "block hash", 32))
+        )
 
     # --- fees --------------------------------------------------------------------------------
 

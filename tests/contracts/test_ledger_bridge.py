@@ -4,6 +4,7 @@ the journal names the Ethereum transaction. Through JSON-RPC on a running node, 
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -129,6 +130,22 @@ def test_an_inner_revert_undoes_exactly_its_postings(chain, eur, evm_node):
     assert [(p["debitAccountId"], p["amount"]) for p in receipt["postings"]] == [(probe_account, "1000")]
     assert ledger_balance(node.url, payee) == payee_before + 10_00
     assert ledger_balance(node.url, probe_account) == 90_00
+
+    # callTracer shows the internal calls, the reverted one with its reason
+    trace = rpc(
+        node.url, "debug_traceTransaction", "0x" + bytes(receipt["transactionHash"]).hex(), {"tracer": "callTracer"}
+    )
+    frame = trace["result"]
+    assert (frame["type"], frame["to"]) == ("CALL", probe.address)
+    inner = frame["calls"]
+    assert [(c["type"], c["to"]) for c in inner] == [("CALL", EUR), ("CALL", probe.address)], json.dumps(frame)
+    assert inner[1]["error"] == "execution reverted" and inner[1]["calls"][0]["to"] == EUR
+    block_trace = rpc(node.url, "debug_traceBlockByNumber", hex(receipt["blockNumber"]), {"tracer": "callTracer"})
+    assert block_trace["result"][0]["result"] == frame
+    assert (
+        rpc(node.url, "debug_traceTransaction", "0x" + "00" * 32, {"tracer": "prestateTracer"})["error"]["code"]
+        == -32602
+    )
 
     # the outer call failing (the first transfer exceeds what the probe holds) books nothing
     failed = chain.send(probe.functions.run(EUR, chain.address(4), 1_000_00, 1), 0, gas=500_000)
