@@ -99,6 +99,7 @@ class EthRpc:
             "eth_gasPrice": lambda p: qty(self._base_fee() + self._min_tip()),
             "eth_maxPriorityFeePerGas": lambda p: qty(self._min_tip()),
             "eth_feeHistory": self.fee_history,
+            "qenex_getTransactionPostings": self.get_transaction_postings,
             "debug_traceTransaction": self.trace_transaction,
             "debug_traceBlockByNumber": self.trace_block_by_number,
             "debug_traceBlockByHash": self.trace_block_by_hash,
@@ -242,10 +243,7 @@ class EthRpc:
             return serialize_receipt(receipts[index], header, index, self.node.genesis.exponents)
         first_log = sum(len(r.evm.logs) for r in receipts[:index] if r.evm is not None)
         cumulative = sum(r.evm.gas_used for r in receipts[: index + 1] if r.evm is not None)
-        result = serialize_eth_receipt(receipts[index], self._decode(raw), header, index, first_log, cumulative)
-        exponents = self.node.genesis.exponents
-        result["postings"] = [serialize_posting(p, exponents) for p in receipts[index].postings]  # ledger bridge
-        return result
+        return serialize_eth_receipt(receipts[index], self._decode(raw), header, index, first_log, cumulative)
 
     def get_transaction_receipt(self, params: list) -> dict | None:
         tx_hash = _bytes(_param(params, 0, "transaction hash"), "transaction hash", 32)
@@ -258,6 +256,24 @@ class EthRpc:
         block = self.chain.block(location.block_number)
         receipts = self.chain.receipts(location.block_number)
         return self._receipt_json(block.header, receipts, list(block.transactions), location.index)
+
+    def get_transaction_postings(self, params: list) -> dict | None:
+        """What a transaction booked on the ledger (a ledger transaction's transfers, or an
+        Ethereum transaction's bridge transfers) and, if it failed, why. Ethereum receipts keep
+        the execution-apis shape exactly, so this is where their postings are read."""
+        tx_hash = _bytes(_param(params, 0, "transaction hash"), "transaction hash", 32)
+        location = self.chain.locate_transaction(tx_hash)
+        if location is None:
+            return None
+        receipt = self.chain.receipt(location)
+        exponents = self.node.genesis.exponents
+        return {
+            "transactionHash": data(tx_hash),
+            "blockNumber": qty(location.block_number),
+            "status": qty(receipt.status),
+            "error": None if receipt.status else {"rule": receipt.error_rule, "message": receipt.error_message},
+            "postings": [serialize_posting(p, exponents) for p in receipt.postings],
+        }
 
     def get_block_receipts(self, params: list) -> list[dict] | None:
         tag = _param(params, 0, "block")

@@ -34,6 +34,7 @@ def serialize_eth_transaction(
         "input": data(bytes(evm_tx.data)),
         "blockHash": data(header.hash) if header else None,
         "blockNumber": qty(header.number) if header else None,
+        "blockTimestamp": qty(header.timestamp) if header else None,
         "transactionIndex": qty(index) if index is not None else None,
         "r": qty(evm_tx.r),
         "s": qty(evm_tx.s),
@@ -104,6 +105,4 @@ def serialize_eth_receipt(
         "logsBloom": data(logs_bloom(logs).to_bytes(256, "big")),
         "type": qty(tx.type_id),
         "status": qty(receipt.status),
-        # Not in execution-apis: why a transaction failed (status 0), as the ledger receipts say.
-        "error": None if receipt.status else {"rule": receipt.error_rule, "message": receipt.error_message},
     }

@@ -32,6 +32,12 @@ def ledger_balance(url: str, account_id: str) -> int:
     return int(rpc(url, "qenex_getAccount", account_id)["result"]["balance"])
 
 
+def postings(url: str, receipt: dict) -> list[dict]:
+    """The ledger postings of a transaction (Ethereum receipts keep the execution-apis shape)."""
+    tx_hash = "0x" + bytes(receipt["transactionHash"]).hex()
+    return rpc(url, "qenex_getTransactionPostings", tx_hash)["result"]["postings"]
+
+
 def supply_balanced(url: str) -> bool:
     return all(entry["balanced"] for entry in rpc(url, "qenex_getSupply")["result"])
 
@@ -57,7 +63,7 @@ def test_token_transfer_books_a_ledger_posting_journaled_with_the_tx_hash(chain,
     before = ledger_balance(node.url, payer), ledger_balance(node.url, payee)
     receipt = chain.send(eur.functions.transfer(chain.address(2), 12_34), 0)
     assert receipt["status"] == 1
-    (posting,) = receipt["postings"]
+    (posting,) = postings(node.url, receipt)
     assert (posting["debitAccountId"], posting["creditAccountId"], posting["amount"]) == (payer, payee, "1234")
     assert (ledger_balance(node.url, payer), ledger_balance(node.url, payee)) == (before[0] - 1234, before[1] + 1234)
     (event,) = eur.events.Transfer().process_receipt(receipt)
@@ -89,19 +95,19 @@ def test_escrow_on_ledger_euros(chain, eur, evm_node):
     funded = chain.send(escrow.functions.fund(), buyer)
     assert funded["status"] == 1
     holding = evm_account_id(bytes.fromhex(escrow.address[2:]), "EUR")
-    assert [p["creditAccountId"] for p in funded["postings"]] == [holding]
+    assert [p["creditAccountId"] for p in postings(node.url, funded)] == [holding]
     assert ledger_balance(node.url, holding) == amount
     assert eur.functions.allowance(chain.address(buyer), escrow.address).call() == 0
 
     released = chain.send(escrow.functions.release(), buyer)
-    assert [(p["debitAccountId"], p["creditAccountId"]) for p in released["postings"]] == [
+    assert [(p["debitAccountId"], p["creditAccountId"]) for p in postings(node.url, released)] == [
         (holding, eur_account(listing, seller))
     ]
     assert ledger_balance(node.url, eur_account(listing, buyer)) == buyer_before - amount
     assert ledger_balance(node.url, eur_account(listing, seller)) == seller_before + amount
     assert ledger_balance(node.url, holding) == 0
     again = chain.send(escrow.functions.release(), buyer, gas=300_000)  # double release
-    assert again["status"] == 0 and again["postings"] == []
+    assert again["status"] == 0 and postings(node.url, again) == []
     assert supply_balanced(node.url)
 
 
@@ -127,7 +133,7 @@ def test_an_inner_revert_undoes_exactly_its_postings(chain, eur, evm_node):
 
     receipt = chain.send(probe.functions.run(EUR, chain.address(4), 10_00, 20_00), 0)
     assert receipt["status"] == 1
-    assert [(p["debitAccountId"], p["amount"]) for p in receipt["postings"]] == [(probe_account, "1000")]
+    assert [(p["debitAccountId"], p["amount"]) for p in postings(node.url, receipt)] == [(probe_account, "1000")]
     assert ledger_balance(node.url, payee) == payee_before + 10_00
     assert ledger_balance(node.url, probe_account) == 90_00
 
@@ -149,7 +155,7 @@ def test_an_inner_revert_undoes_exactly_its_postings(chain, eur, evm_node):
 
     # the outer call failing (the first transfer exceeds what the probe holds) books nothing
     failed = chain.send(probe.functions.run(EUR, chain.address(4), 1_000_00, 1), 0, gas=500_000)
-    assert failed["status"] == 0 and failed["postings"] == []
+    assert failed["status"] == 0 and postings(node.url, failed) == []
     assert ledger_balance(node.url, probe_account) == 90_00
     assert supply_balanced(node.url)
 
