@@ -12,13 +12,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import plyvel
+import rlp
 from eth.abc import ComputationAPI
+from eth.constants import BLANK_ROOT_HASH, EMPTY_SHA3
 from eth.db.atomic import AtomicDB
 from eth.exceptions import Revert
 from eth.vm.forks.prague import PragueVM
 from eth.vm.spoof import SpoofTransaction
 from eth_abi import decode as abi_decode
-from eth_utils import ValidationError
+from eth_utils import ValidationError, keccak
+from trie import HexaryTrie
 
 from contracts.bridge.layers import LedgerLayers
 from contracts.bridge.state import BridgedState
@@ -113,6 +116,35 @@ class StateReader:
 
     def nonce(self, address: bytes) -> int:
         return self.state.get_nonce(address)
+
+    def proof(self, address: bytes, slots: list[int]) -> dict:
+        """EIP-1186: the account and storage values with their Merkle-Patricia proofs against this
+        block's EVM state root (nodes RLP-encoded, root first)."""
+        db = AtomicDB(LevelDBView(self._db))
+        accounts = HexaryTrie(db, self.root)
+        account_key = keccak(address)
+        encoded = accounts.get(account_key)
+        if encoded:
+            nonce, balance, storage_root, code_hash = rlp.decode(encoded)
+            nonce, balance = int.from_bytes(nonce, "big"), int.from_bytes(balance, "big")
+        else:
+            nonce, balance, storage_root, code_hash = 0, 0, BLANK_ROOT_HASH, EMPTY_SHA3
+        storage = HexaryTrie(db, storage_root)
+        storage_proofs = []
+        for slot in slots:
+            slot_key = keccak(slot.to_bytes(32, "big"))
+            raw = storage.get(slot_key)
+            value = int.from_bytes(rlp.decode(raw), "big") if raw else 0
+            nodes = [rlp.encode(node) for node in storage.get_proof(slot_key)]
+            storage_proofs.append((slot, value, nodes))
+        return {
+            "nonce": nonce,
+            "balance": balance,
+            "storage_root": storage_root,
+            "code_hash": code_hash,
+            "account_proof": [rlp.encode(node) for node in accounts.get_proof(account_key)],
+            "storage": storage_proofs,
+        }
 
     def _run(self, args: CallArgs, gas: int) -> tuple[ComputationAPI, SpoofTransaction]:
         state = self._fresh_state()

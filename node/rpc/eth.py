@@ -34,6 +34,7 @@ EXECUTION_REVERTED = 3  # geth: eth_call / eth_estimateGas of a call that revert
 LOGS_BLOCK_RANGE_MAX = 10_000
 LOGS_RESULTS_MAX = 10_000
 FEE_HISTORY_BLOCKS_MAX = 1024
+PROOF_KEYS_MAX = 1024
 CALL_DATA_MAX = MAX_TX_BYTES
 _HEX = re.compile(r"^0x[0-9a-fA-F]*$")
 _QUANTITY = re.compile(r"^0x(0|[1-9a-fA-F][0-9a-fA-F]{0,63})$")
@@ -93,6 +94,7 @@ class EthRpc:
             "eth_getBalance": self.get_balance,
             "eth_getCode": self.get_code,
             "eth_getStorageAt": self.get_storage_at,
+            "eth_getProof": self.get_proof,
             "eth_call": self.call,
             "eth_estimateGas": self.estimate_gas,
             "eth_getLogs": self.get_logs,
@@ -152,6 +154,30 @@ class EthRpc:
             raise invalid_params("storage slot must be a hex number of at most 32 bytes")
         reader = self._reader(self._number(_param(params, 2, "block", False, "latest")))
         return data(reader.storage(address, int(slot_text, 16)).to_bytes(32, "big"))
+
+    def get_proof(self, params: list) -> dict:
+        address = _address(_param(params, 0, "address"), "address")
+        keys = _param(params, 1, "storage keys")
+        if not isinstance(keys, list) or len(keys) > PROOF_KEYS_MAX:
+            raise invalid_params(f"storage keys must be a list of at most {PROOF_KEYS_MAX} hex slots")
+        slots = []
+        for key in keys:
+            if not isinstance(key, str) or not _HEX.fullmatch(key) or not 2 < len(key) <= 66:
+                raise invalid_params("each storage key must be a hex number of at most 32 bytes")
+            slots.append(int(key, 16))
+        proven = self._reader(self._number(_param(params, 2, "block", False, "latest"))).proof(address, slots)
+        return {
+            "address": to_checksum_address(address),
+            "accountProof": [data(node) for node in proven["account_proof"]],
+            "balance": qty(proven["balance"]),
+            "codeHash": data(proven["code_hash"]),
+            "nonce": qty(proven["nonce"]),
+            "storageHash": data(proven["storage_root"]),
+            "storageProof": [
+                {"key": keys[i], "value": qty(value), "proof": [data(node) for node in nodes]}
+                for i, (_, value, nodes) in enumerate(proven["storage"])
+            ],
+        }
 
     def _call_args(self, value: object) -> CallArgs:
         if not isinstance(value, dict):
@@ -548,7 +574,3 @@ def _bloom_may_match(bloom_bytes: bytes, addresses: set[bytes], topics: list[set
     if addresses and not any(a in bloom for a in addresses):
         return False
     return all(wanted is None or any(t in bloom for t in wanted) for wanted in topics)
-
-
-def checksum(address: bytes) -> str:
-    return to_checksum_address(address)

@@ -6,7 +6,9 @@ from __future__ import annotations
 import pytest
 import rlp
 from eth_account import Account
+from eth_utils import keccak
 from support.evm import Chain, rpc
+from trie import HexaryTrie
 from web3 import Web3
 
 from contracts.compiler import load_artifact
@@ -135,3 +137,29 @@ def test_reads_fees_logs_and_receipts_have_the_execution_apis_shapes(node):
     assert block["transactions"][0]["hash"] == minted["transactionHash"]
     by_index = w3.eth.get_transaction_by_block(minted["blockNumber"], 0)
     assert by_index["to"] == token.address and by_index["type"] == 2
+
+
+def test_eth_get_proof_verifies_against_the_blocks_evm_state_root(node):
+    process, listing = node
+    url = process.url
+    chain = Chain(url, listing)
+    token = chain.deploy("TestToken", "Euro", "EUR", 2, sender=2)
+    chain.send(token.functions.mint(chain.address(1), 321), 2)
+    head = rpc(url, "eth_getBlockByNumber", "latest", False)["result"]
+    proof = rpc(url, "eth_getProof", token.address, ["0x2"], head["number"])["result"]
+    root = bytes.fromhex(head["evmStateRoot"][2:])
+    account = HexaryTrie.get_from_proof(
+        root,
+        keccak(bytes.fromhex(token.address[2:])),
+        [rlp.decode(bytes.fromhex(n[2:])) for n in proof["accountProof"]],
+    )
+    nonce, _balance, storage_root, code_hash = rlp.decode(account)
+    assert "0x" + storage_root.hex() == proof["storageHash"] and "0x" + code_hash.hex() == proof["codeHash"]
+    assert int.from_bytes(nonce, "big") == int(proof["nonce"], 16) == 1  # EIP-161: contracts start at nonce 1
+    (slot,) = proof["storageProof"]
+    value = HexaryTrie.get_from_proof(
+        storage_root, keccak((2).to_bytes(32, "big")), [rlp.decode(bytes.fromhex(n[2:])) for n in slot["proof"]]
+    )
+    assert int.from_bytes(rlp.decode(value), "big") == int(slot["value"], 16) == 321
+    absent = rpc(url, "eth_getProof", "0x" + "77" * 20, [], "latest")["result"]
+    assert absent["balance"] == "0x0" and absent["accountProof"]
