@@ -16,6 +16,7 @@ addresses (sender, nonce) stay unique.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -38,6 +39,7 @@ from ledger.state import Overlay
 from ledger.store import LedgerStore
 
 FORK = "prague"
+log = logging.getLogger("qenex.evm")
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,6 +245,10 @@ class EvmBlock:
             except ValidationError as exc:
                 state.revert(snapshot)
                 raise EvmTxInvalid("invalid_transaction", f"invalid transaction: {exc}") from None
+            except Exception as exc:  # a fault in py-evm or a precompile: undo, never half-apply
+                state.revert(snapshot)
+                log.exception("evm_execution_error", extra={"fields": {"tx": evm_tx.hash.hex()}})
+                raise EvmTxInvalid("execution_error", f"transaction could not be executed: {exc}") from None
             state.commit(snapshot)
         finally:
             state.ledger = None

@@ -159,3 +159,21 @@ def test_genesis_marks_the_bridge_and_token_addresses_as_contracts(db):
     state = EvmBlock(db, params(), root, 1, 1).state
     assert state.get_code(BRIDGE_ADDRESS) == state.get_code(token_address("EUR")) == b"\xfe"
     assert state.get_code(token_address("USD")) == b""
+
+
+def test_a_fault_inside_execution_is_undone_and_refused(db, monkeypatch):
+    p = params()
+    root = genesis_root(db, p)
+    block = EvmBlock(db, p, root, 1, 10)
+    deploy = apply(block, sign({"to": None, "data": init_code(LOGGER_RUNTIME), "gas": 100_000, "nonce": 0}))
+    before = block.root()
+
+    def broken(self, transaction):
+        self.set_balance(bytes.fromhex(BOB.address[2:]), 10**18)  # a change, then a fault
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(type(block.state), "apply_transaction", broken)
+    with pytest.raises(EvmTxInvalid) as refused:
+        block.apply(*sign({"to": deploy.contract_address, "gas": 50_000, "nonce": 1}))
+    assert refused.value.rule == "execution_error"
+    assert block.root() == before
