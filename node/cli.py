@@ -123,6 +123,15 @@ def print_dev_accounts(listing: list[dict]) -> None:
         print(f"  ({index}) {key['address']}  private key {key['private_key']}")
         for account in key["accounts"]:
             print(f"        {account['id']:<34} {format_amount(account['balance'], 2):>16} {account['currency']}")
+        if "native_wei" in key:
+            print(f"        {'native coin (gas, 18 decimals)':<34} {format_amount(int(key['native_wei']), 18):>16}")
+    if listing and "native_wei" in listing[0]:
+        from contracts.bridge.addresses import token_address
+
+        tokens = ", ".join(
+            f"{c} 0x{token_address(c).hex()}" for c in sorted({a["currency"] for a in listing[0]["accounts"]})
+        )
+        print(f"  ERC-20 tokens of the ledger currencies (docs/evm.md): {tokens}")
 
 
 def cmd_node_run(args: argparse.Namespace) -> int:
