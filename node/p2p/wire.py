@@ -155,8 +155,8 @@ def _int(item: object, where: str) -> int:
 
 
 def _header(item: object) -> Header:
-    f = _list(item, "block.header", 11)
-    sizes = {0: 32, 3: 20, 4: 32, 5: 32, 6: 32}
+    f = _list(item, "block.header", 13)
+    sizes = {0: 32, 3: 20, 4: 32, 5: 32, 6: 32, 11: 32, 12: 256}  # 11: EVM state root, 12: logs bloom
     for index, size in sizes.items():
         _bytes(f[index], f"block.header[{index}]", size)
     for index in (1, 2, 7, 8, 9):
