@@ -16,9 +16,11 @@ from eth.abc import SignedTransactionAPI
 from eth.vm.forks.prague import PragueVM
 from eth_utils import to_checksum_address
 
+from ledger.tx import ACTION_TX_TYPE, LEDGER_TX_TYPE
+
 MAX_TX_BYTES = 4 * 32 * 1024  # geth's txMaxSize
 SUPPORTED_TYPES = (0, 1, 2)
-LEDGER_TX_TYPE = 0x51
+QENEX_TX_TYPES = frozenset((LEDGER_TX_TYPE, ACTION_TX_TYPE))  # the node's own envelopes (ledger.tx)
 
 
 class EvmTxInvalid(Exception):
@@ -49,8 +51,9 @@ class EthTransaction:
 
 
 def is_ethereum_raw(raw: bytes) -> bool:
-    """Ledger transactions carry type byte 0x51; every other envelope is Ethereum's."""
-    return bool(raw) and raw[0] != LEDGER_TX_TYPE
+    """Ledger transactions (0x51) and chain actions (0x52) are the node's own envelopes; every
+    other one is Ethereum's."""
+    return bool(raw) and raw[0] not in QENEX_TX_TYPES
 
 
 def decode_ethereum(raw: bytes, chain_id: int) -> tuple[EthTransaction, str]:

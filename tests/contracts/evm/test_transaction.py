@@ -78,3 +78,8 @@ def test_typed_prefixes_with_garbage_are_refused(type_byte, body):
         decode_ethereum(raw, 1337)
     except EvmTxInvalid as refused:
         assert refused.rule
+
+
+def test_the_nodes_own_envelopes_are_not_ethereum():
+    assert not is_ethereum_raw(b"\x51\xc0") and not is_ethereum_raw(b"\x52\xc0")
+    assert is_ethereum_raw(b"\x02\xc0") and is_ethereum_raw(b"\xf8\x00")
