@@ -140,6 +140,14 @@ def open_writer(
     return cache, choice
 
 
+def recorded_backend(home: Path) -> str | None:
+    """The backend the node of `home` chose when it last started."""
+    try:
+        return json.loads(CachePaths.of(home).choice.read_text()).get("backend")
+    except (FileNotFoundError, ValueError):
+        return None
+
+
 def open_reader(home: Path) -> BalanceCache:
     """A read-only view of the cache the node of `home` writes (for RPC workers and the CLI)."""
     paths = CachePaths.of(home)

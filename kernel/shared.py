@@ -20,6 +20,16 @@ class SharedTableCache(BalanceCache):
         self.directory = directory
         self.writer = writer
         self.capacity = reader.max_slots
+        if writer:
+            self._adopt()
+
+    def _adopt(self) -> None:
+        """A writer takes over the table as left (offline verify); an inconsistent one is emptied."""
+        epoch, count = self.table.state()
+        self.directory.reload()
+        slots = self.directory.slots
+        if self.directory.epoch != epoch or sorted(slots.values()) != list(range(count)):
+            self.directory.reset(self._reset())
 
     # --- writes (the node) ------------------------------------------------------------------
 

@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+from kernel.selector import CHOICES as CACHE_CHOICES
+from node.cache_cli import register as register_cache_commands
 from node.rpc.client import DEFAULT_RPC_URL
 
 DEFAULT_KEYSTORE = Path(os.environ.get("QENEX_KEYSTORE", Path.home() / ".qenex" / "keystore"))
@@ -126,15 +128,17 @@ def print_dev_accounts(listing: list[dict]) -> None:
 
 
 def cmd_node_run(args: argparse.Namespace) -> int:
+    from node.cache_cli import record_rpc_url
     from node.log import setup_logging
     from node.service import NodeConfig
 
     setup_logging(args.log_level)
 
     def ready(node: object, url: str) -> None:
+        record_rpc_url(Path(args.home), url)
         print(f"JSON-RPC: {url}", flush=True)
 
-    return _run_node(NodeConfig(Path(args.home), args.rpc_host, args.rpc_port), ready)
+    return _run_node(NodeConfig(Path(args.home), args.rpc_host, args.rpc_port, cache=args.cache), ready)
 
 
 def _run_node(config: object, ready: object) -> int:
@@ -463,6 +467,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rpc-host", default="127.0.0.1", help="JSON-RPC listen address (default 127.0.0.1)")
     p.add_argument("--rpc-port", type=int, default=8545, help="JSON-RPC port (default 8545; 0 picks a free one)")
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    p.add_argument("--cache", default="auto", choices=CACHE_CHOICES, help="balance-cache backend (default auto)")
     p.set_defaults(func=cmd_node_run)
 
     p = commands.add_parser("devnet", help="run a local dev chain with funded accounts and demo payments")
@@ -553,6 +558,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--wait", action="store_true", help="wait for the receipts and print them")
     p.add_argument("--wait-timeout", type=float, default=60.0, dest="timeout", help="seconds to wait (default 60)")
     p.set_defaults(func=cmd_gateway_submit)
+    register_cache_commands(commands)
     return parser
 
 

@@ -18,6 +18,7 @@ from genesis.builder import GENESIS_FILE, VALIDATOR_KEY_FILE
 from genesis.schema import Genesis, load_genesis
 from ledger.hashing import keccak
 from ledger.tx import InvalidSignatureError, TransactionDecodeError, decode_transaction
+from node.balance_cache import LedgerBalanceCache
 from node.chain import Chain
 from node.execution import BlockBuilder, InvalidBlockError, SignedTransaction, TransactionRejected
 from node.log import event
@@ -35,6 +36,7 @@ class NodeConfig:
     rpc_port: int = 8545
     mempool_max: int = 50_000
     verify_workers: int | None = None  # signature-recovery processes; None: one per spare core
+    cache: str = "auto"  # balance-cache backend: auto, kernel, shm, memory (kernel/selector.py)
 
 
 def read_validator_key(home: Path) -> bytes:
@@ -58,12 +60,16 @@ class Node:
         self.mempool = Mempool(config.mempool_max)
         self.metrics = NodeMetrics()
         self.metrics.height.set(self.chain.height)
+        self.balances = LedgerBalanceCache.open(
+            config.home, config.cache, self.chain.ledger, self.chain.height, self.metrics.registry
+        )
         self._last_block_at: float | None = None
         self.building: BlockBuilder | None = None  # the next block, prepared as transactions arrive
         self.signatures = SignaturePool(default_workers() if config.verify_workers is None else config.verify_workers)
         self._stopping = asyncio.Event()
 
     def close(self) -> None:
+        self.balances.close()
         self.signatures.close()
         self.chain.close()
 
@@ -120,6 +126,8 @@ class Node:
         if self.chain.locate_transaction(signed.hash) is not None:
             raise TransactionRejected("already_known", f"transaction {signed.hash.hex()} is already in a block")
         self.mempool.check(signed, self.chain.ledger.nonce(sender))
+        if refusal := self.balances.refusal(sender, tx.transfers, self._next_block().outcome.overlay.accounts):
+            raise TransactionRejected(*refusal)
         # Book it into the next block as prepared so far: accounts, currency, funds, roles and
         # booked transfer ids are checked against the state after the transactions admitted
         # before it, and the block will not book it a second time.
@@ -156,6 +164,7 @@ class Node:
             # afresh, then prepare the next block from what is left.
             block, receipts = self.chain.produce_block(batch, self.validator_key)
         self.mempool.remove(batch)
+        self.balances.block_committed(block.header.number)
         if len(self.mempool):
             self._readmit_waiting()
         self._observe_block(block.header.number, batch, receipts, time.perf_counter() - started)

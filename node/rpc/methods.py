@@ -122,6 +122,8 @@ class RpcMethods:
             "qenex_getCurrencies": self.get_currencies,
             "qenex_getChainInfo": self.get_chain_info,
             "qenex_getAccountProof": self.get_account_proof,
+            "qenex_cacheStatus": lambda p: self.node.balances.status(),
+            "qenex_cacheVerify": lambda p: self.node.balances.verify().as_json(),
             "qenex_mempoolStatus": lambda p: {"pending": qty(len(self.node.mempool))},
         }
 
@@ -225,7 +227,7 @@ class RpcMethods:
 
     def get_balances(self, params: list) -> list[dict]:
         owner = _address(_param(params, 0, "owner address"), "owner address")
-        return [serialize_account(a, self.node.genesis.exponents) for a in self.chain.ledger.accounts_of(owner)]
+        return self.node.balances.accounts_json(self.chain.ledger.accounts_of(owner), self.node.genesis.exponents)
 
     def get_transfer(self, params: list) -> dict | None:
         stored = self.chain.ledger.transfer(_transfer_id(_param(params, 0, "transfer id")))
