@@ -32,7 +32,7 @@ abi=${abi#linux-headers-}
 headers=/usr/src/linux-headers-$abi
 [ -d "$headers" ] || { log "no $headers"; exit 2; }
 vmlinuz=$build/vmlinuz-$abi
-if [ ! -s "$vmlinuz" ]; then
+if [ ! -s "$vmlinuz" ] || [ ! -d "$build/modules-$abi" ]; then
   log "fetching the linux-image-$abi kernel"
   tmp=$(mktemp -d)
   trap 'rm -rf "$tmp"' EXIT
@@ -40,6 +40,14 @@ if [ ! -s "$vmlinuz" ]; then
      { [ "$(id -u)" = 0 ] && apt-get update -qq && apt-get download -qq "linux-image-$abi"; })
   dpkg-deb -x "$tmp"/linux-image-*.deb "$tmp/x"
   cp "$tmp"/x/boot/vmlinuz-* "$vmlinuz"
+  # the 9p modules that let the VM mount this machine's root read-only (for the Python suite)
+  modules=$build/modules-$abi
+  rm -rf "$modules" && mkdir -p "$modules"
+  src=$tmp/x/lib/modules/$abi
+  for ko in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci netfs fscache 9pnet 9pnet_virtio 9p; do
+    found=$(find "$src/kernel" -name "$ko.ko*" | head -1)
+    [ -n "$found" ] && cp "$found" "$modules/"
+  done
 fi
 
 log "building the module against $headers"
@@ -55,17 +63,26 @@ cp "$(command -v busybox)" "$root/bin/busybox"
 cp "$here/test/init" "$root/init"
 chmod 755 "$root/init"
 cp "$build/module/qenex_kernel.ko" "$build/qenex_client" "$root/"
+virtfs=()
+if [ -n "${QENEX_VM_PYTHON:-}" ] && [ -d "$build/modules-$abi" ]; then
+  # Also run the Python backend suite against the real device: the VM mounts this machine's
+  # root read-only over 9p and runs QENEX_VM_PYTHON (a venv's python) in QENEX_VM_REPO there.
+  mkdir -p "$root/modules"
+  cp "$build/modules-$abi"/*.ko "$root/modules/"
+  printf 'PYTHON=%s\nREPO=%s\n' "$QENEX_VM_PYTHON" "${QENEX_VM_REPO:-$(dirname "$here")}" >"$root/python.env"
+  virtfs=(-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap)
+fi
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$build/initramfs.cpio.gz"
 
 log "booting $abi in qemu (software emulation)"
 serial=$build/serial.log
 set +e
 timeout 240 qemu-system-x86_64 -m 512M -smp 2 -nic none -nographic -no-reboot \
-  -kernel "$vmlinuz" -initrd "$build/initramfs.cpio.gz" \
+  "${virtfs[@]}" -kernel "$vmlinuz" -initrd "$build/initramfs.cpio.gz" \
   -append 'console=ttyS0 panic=-1 loglevel=4' </dev/null >"$serial" 2>&1
 status=$?
 set -e
-grep -a -E '^(ok|not ok|#|QENEX-VM)|qenex_banking' "$serial" | tr -d '\r' || true
+grep -a -E '^(ok|not ok|#|QENEX-VM|PY )|qenex_banking' "$serial" | tr -d '\r' || true
 if [ $status -ne 0 ] && [ $status -ne 124 ]; then log "qemu exited with $status"; fi
 if grep -a -q 'QENEX-VM-TEST: PASS' "$serial"; then
   log "PASS"

@@ -1,9 +1,77 @@
 """One suite, every backend available on this machine: the in-process dict, the shared-memory
-table, and the kernel device where /dev/qenex_banking exists. Same calls, same results."""
+table, and the kernel device where /dev/qenex_banking exists (inside the VM test, this file runs
+there too: kernel/test/init). Same calls, same results. Self-contained (no conftest) for that."""
+
+import os
+from pathlib import Path
 
 import pytest
 
-from kernel.cache import Balance, BalanceCacheError, BalanceRangeError, CacheFullError, ReadOnlyCacheError
+from kernel.abi import DEVICE_PATH
+from kernel.cache import (
+    Balance,
+    BalanceCacheError,
+    BalanceRangeError,
+    CacheFullError,
+    InProcessCache,
+    ReadOnlyCacheError,
+)
+from kernel.shm import SharedMemoryCache
+
+BACKENDS = ["memory", "shm", "kernel"]
+
+
+def kernel_unusable() -> str | None:
+    if not os.path.exists(DEVICE_PATH):
+        return (
+            f"{DEVICE_PATH} does not exist here (the VM test runs this suite with the module: tests/kernel/test_vm.py)"
+        )
+    if not os.access(DEVICE_PATH, os.W_OK):
+        return f"{DEVICE_PATH} is not writable by this user"
+    return None
+
+
+class Backend:
+    """Opens writer and readers of one backend in a temporary place."""
+
+    def __init__(self, name: str, tmp_path: Path) -> None:
+        self.name = name
+        self.directory = tmp_path / "slots"
+        self.table = tmp_path / "balances.table"
+        self.opened = []
+
+    def writer(self):
+        if self.name == "memory":
+            cache = InProcessCache()
+        elif self.name == "shm":
+            cache = SharedMemoryCache(self.table, self.directory, writer=True)
+        else:
+            from kernel.device import KernelDeviceCache
+
+            cache = KernelDeviceCache(self.directory, writer=True)
+        self.opened.append(cache)
+        return cache
+
+    def reader(self):
+        if self.name == "shm":
+            cache = SharedMemoryCache(self.table, self.directory, writer=False)
+        else:
+            from kernel.device import KernelDeviceCache
+
+            cache = KernelDeviceCache(self.directory, writer=False)
+        self.opened.append(cache)
+        return cache
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request, tmp_path):
+    if request.param == "kernel" and (reason := kernel_unusable()):
+        pytest.skip(reason)
+    opened = Backend(request.param, tmp_path)
+    yield opened
+    for cache in reversed(opened.opened):
+        cache.close()
+
 
 START = {"DE41370400440000000001": Balance(1000, 900), "GL:BANK:CASH": Balance(-1000, -1000)}
 

@@ -1,13 +1,17 @@
 """The module's VM test: `make -C kernel vm-test` builds qenex_kernel.ko against a Debian kernel's
-headers, boots that kernel under qemu and runs the static client (kernel/test/qenex_client.c).
+headers, boots that kernel under qemu and runs the static client (kernel/test/qenex_client.c), then
+this interpreter's tests/kernel/test_backends.py against the device (the VM mounts this machine's
+root read-only over 9p).
 
 It installs what it lacks from Debian apt, which needs root; CI runs as root with CI=true and must
 run it. Elsewhere it runs when the tools are already installed and skips, saying why, otherwise.
 """
 
 import os
+import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -36,7 +40,7 @@ def test_module_passes_its_vm_test():
     if reason:
         pytest.skip(reason)
     result = subprocess.run(
-        ["make", "-C", str(KERNEL), "vm-test"],
+        ["make", "-C", str(KERNEL), "vm-test", f"QENEX_VM_PYTHON={sys.executable}"],
         capture_output=True,
         text=True,
         timeout=420,
@@ -45,6 +49,8 @@ def test_module_passes_its_vm_test():
     assert result.returncode == 0, output[-6000:]
     assert "QENEX-VM-TEST: PASS" in output
     assert "not ok" not in output
+    # the Python backend suite ran inside the VM against the real device, and passed
+    assert re.search(r"^PY \d+ passed", output, re.M), output[-3000:]
     # every ioctl of the header was exercised by the client
     client = (KERNEL / "test" / "qenex_client.c").read_text()
     ioctls = list(ABI.ioctls)
