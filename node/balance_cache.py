@@ -26,6 +26,7 @@ from ledger.currency import format_amount
 from ledger.store import LedgerStore
 from ledger.transfer import Transfer, TransferFlags
 from node.log import event
+from node.read_view import ReadViewWriter
 from node.rpc.serialize import serialize_account
 
 log = logging.getLogger("qenex.cache")
@@ -33,6 +34,17 @@ log = logging.getLogger("qenex.cache")
 
 def balance_of(account: Account) -> Balance:
     return Balance(account.balance_posted, account.balance_available)
+
+
+def with_balance(account_json: dict, balance: Balance, exponent: int) -> dict:
+    """An RPC account object whose balance fields come from the cache (node and RPC workers)."""
+    return {
+        **account_json,
+        "balance": str(balance.posted),
+        "balanceFormatted": format_amount(balance.posted, exponent),
+        "available": str(balance.available),
+        "availableFormatted": format_amount(balance.available, exponent),
+    }
 
 
 @dataclass
@@ -83,6 +95,7 @@ class LedgerBalanceCache:
         self.enabled = True
         self.synced_height = -1
         self._known: set[str] = set()
+        self.view: ReadViewWriter | None = None  # for RPC workers (node/rpc_workers.py)
 
     @classmethod
     def open(
@@ -94,6 +107,11 @@ class LedgerBalanceCache:
         event(log, "cache_backend", backend=choice.backend, reason=choice.reason)
         node_cache.fill(height)
         return node_cache
+
+    def attach_view(self, view: ReadViewWriter) -> None:
+        """Keep `view` at the committed state from now on, starting with every account."""
+        view.replace_all(self.ledger.accounts(), self.synced_height)
+        self.view = view
 
     def close(self) -> None:
         """Unmap; the shared table stays, so `qenex cache verify` can check it with the node stopped."""
@@ -136,11 +154,10 @@ class LedgerBalanceCache:
                 break
             touched[entry.posting.debit_account_id] = None
             touched[entry.posting.credit_account_id] = None
-        changes = {}
-        for account_id in touched:
-            account = self.ledger.account(account_id)
-            if account is not None:
-                changes[account_id] = balance_of(account)
+        accounts = [a for a in (self.ledger.account(account_id) for account_id in touched) if a is not None]
+        changes = {account.id: balance_of(account) for account in accounts}
+        if self.view is not None:
+            self.view.update(accounts, height)
         try:
             self.cache.update(changes)
         except BalanceCacheError as error:
@@ -191,19 +208,10 @@ class LedgerBalanceCache:
     def accounts_json(self, accounts: Iterable[Account], exponents: dict[str, int]) -> list[dict]:
         """RPC's account objects with the balances read from the cache (qenex_getBalances)."""
         accounts = list(accounts)
-        out = []
-        for account, balance in zip(accounts, self.balances(accounts), strict=True):
-            exponent = exponents.get(account.currency, 0)
-            out.append(
-                {
-                    **serialize_account(account, exponents),
-                    "balance": str(balance.posted),
-                    "balanceFormatted": format_amount(balance.posted, exponent),
-                    "available": str(balance.available),
-                    "availableFormatted": format_amount(balance.available, exponent),
-                }
-            )
-        return out
+        return [
+            with_balance(serialize_account(account, exponents), balance, exponents.get(account.currency, 0))
+            for account, balance in zip(accounts, self.balances(accounts), strict=True)
+        ]
 
     def balances(self, accounts: Iterable[Account]) -> list[Balance]:
         """Balances of these accounts: from the cache while it is enabled, else the ledger's."""

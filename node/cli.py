@@ -138,7 +138,8 @@ def cmd_node_run(args: argparse.Namespace) -> int:
         record_rpc_url(Path(args.home), url)
         print(f"JSON-RPC: {url}", flush=True)
 
-    return _run_node(NodeConfig(Path(args.home), args.rpc_host, args.rpc_port, cache=args.cache), ready)
+    config = NodeConfig(Path(args.home), args.rpc_host, args.rpc_port, cache=args.cache, rpc_workers=args.rpc_workers)
+    return _run_node(config, ready)
 
 
 def _run_node(config: object, ready: object) -> int:
@@ -468,6 +469,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rpc-port", type=int, default=8545, help="JSON-RPC port (default 8545; 0 picks a free one)")
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     p.add_argument("--cache", default="auto", choices=CACHE_CHOICES, help="balance-cache backend (default auto)")
+    p.add_argument("--rpc-workers", type=int, default=0, help="read-only JSON-RPC worker processes (default 0)")
     p.set_defaults(func=cmd_node_run)
 
     p = commands.add_parser("devnet", help="run a local dev chain with funded accounts and demo payments")

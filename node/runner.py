@@ -12,6 +12,7 @@ from aiohttp import web
 from node.log import event
 from node.rpc.methods import RpcMethods
 from node.rpc.server import MAX_BODY_BYTES, JsonRpcServer
+from node.rpc_workers import RpcWorkers
 from node.service import Node, NodeConfig
 
 log = logging.getLogger("qenex.node")
@@ -35,6 +36,7 @@ def build_app(node: Node) -> web.Application:
 async def serve(config: NodeConfig, on_ready: Callable[[Node, str], Awaitable[None] | None] | None = None) -> None:
     """Start the node, call `on_ready(node, rpc_url)`, and run until a stop signal."""
     node = Node(config)
+    workers = None
     runner = web.AppRunner(build_app(node), access_log=None, handle_signals=False)
     try:
         await runner.setup()
@@ -46,6 +48,7 @@ async def serve(config: NodeConfig, on_ready: Callable[[Node, str], Awaitable[No
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, node.stop)
         await node.signatures.warm_up()
+        workers = await RpcWorkers.start(node, runner, site, config.rpc_workers)
         event(log, "node_started", height=node.chain.height, rpc=url, chain_id=node.genesis.chain_id)
         if on_ready is not None:
             maybe = on_ready(node, url)
@@ -53,6 +56,8 @@ async def serve(config: NodeConfig, on_ready: Callable[[Node, str], Awaitable[No
                 await maybe
         await node.run_producer()
     finally:
+        if workers is not None:
+            workers.stop()
         await runner.cleanup()
         height = node.chain.height
         node.close()

@@ -37,6 +37,7 @@ class NodeConfig:
     mempool_max: int = 50_000
     verify_workers: int | None = None  # signature-recovery processes; None: one per spare core
     cache: str = "auto"  # balance-cache backend: auto, kernel, shm, memory (kernel/selector.py)
+    rpc_workers: int = 0  # read-only JSON-RPC worker processes (node/rpc_workers.py)
 
 
 def read_validator_key(home: Path) -> bytes:
