@@ -77,5 +77,9 @@ class ReadViewReader:
         ).fetchall()
         return [json.loads(row[0]) for row in rows]
 
+    def account(self, account_id: str) -> dict | None:
+        row = self.db.execute("SELECT json FROM accounts WHERE id = ?", (account_id,)).fetchone()
+        return None if row is None else json.loads(row[0])
+
     def close(self) -> None:
         self.db.close()

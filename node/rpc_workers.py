@@ -3,10 +3,11 @@
 Why: one Python process serves JSON-RPC on one core, and balance reads far outnumber writes. The
 node keeps listening as before; with N > 0 it also passes its listening socket to N worker
 processes (pre-fork style: each accepts connections on the same socket, the kernel spreads them)
-and opens a private 127.0.0.1 endpoint for them. A worker answers read-only methods itself from
-the shared balance cache (kernel/) and the read-only view of committed accounts
-(node/read_view.py); any request holding another method (eth_sendRawTransaction, blocks, receipts)
-it forwards whole to the node's private endpoint, so writes always reach the node process.
+and opens a private 127.0.0.1 endpoint for them. A worker answers read-only methods
+(qenex_getBalances, qenex_getAccount, eth_blockNumber and the static ones) itself from the shared
+balance cache (kernel/) and the read-only view of committed accounts (node/read_view.py); any
+request holding another method (eth_sendRawTransaction, blocks, receipts) it forwards whole to
+the node's private endpoint, so writes always reach the node process.
 
 Run as `python -m node.rpc_workers --home H --fd FD --node-url URL` by the node, not by hand.
 """
@@ -35,7 +36,7 @@ from kernel.selector import open_reader
 from node.log import event
 from node.read_view import ReadViewReader, ReadViewWriter, view_path
 from node.rpc.errors import LIMIT_EXCEEDED, RpcError
-from node.rpc.methods import CLIENT_VERSION, _address, _param
+from node.rpc.methods import CLIENT_VERSION, RpcMethods, _address, _param
 from node.rpc.serialize import qty
 from node.rpc.server import MAX_BODY_BYTES, JsonRpcServer, _error
 
@@ -63,13 +64,12 @@ class WorkerMethods:
             "eth_chainId": lambda p: qty(self.chain_id),
             "eth_blockNumber": lambda p: qty(self.view.height()),
             "qenex_getBalances": self.get_balances,
+            "qenex_getAccount": self.get_account,
         }
 
-    def get_balances(self, params: list) -> list[dict]:
+    def _cached(self, accounts: list[dict]) -> list[dict]:
         from node.balance_cache import with_balance
 
-        owner = _address(_param(params, 0, "owner address"), "owner address")
-        accounts = self.view.accounts_of(owner)
         cached = self.cache.get_many([a["id"] for a in accounts])
         out = []
         for account, balance in zip(accounts, cached, strict=True):
@@ -77,6 +77,16 @@ class WorkerMethods:
                 balance = Balance(int(account["balance"]), int(account["available"]))
             out.append(with_balance(account, balance, self.exponents.get(account["currency"], 0)))
         return out
+
+    def get_account(self, params: list) -> dict | None:
+        # the node's own id check and IBAN normalisation (it does not use the instance)
+        account_id = RpcMethods._account_id(None, _param(params, 0, "account id"))  # type: ignore[arg-type]
+        account = self.view.account(account_id)
+        return None if account is None else self._cached([account])[0]
+
+    def get_balances(self, params: list) -> list[dict]:
+        owner = _address(_param(params, 0, "owner address"), "owner address")
+        return self._cached(self.view.accounts_of(owner))
 
 
 def _methods_of(payload: object) -> list[str] | None:

@@ -28,7 +28,6 @@ from node.rpc.errors import (
 from node.rpc.serialize import (
     data,
     qty,
-    serialize_account,
     serialize_block,
     serialize_journal_entry,
     serialize_receipt,
@@ -224,7 +223,7 @@ class RpcMethods:
 
     def get_account(self, params: list) -> dict | None:
         account = self.chain.ledger.account(self._account_id(_param(params, 0, "account id")))
-        return None if account is None else serialize_account(account, self.node.genesis.exponents)
+        return None if account is None else self.node.balances.accounts_json([account], self.node.genesis.exponents)[0]
 
     def get_balances(self, params: list) -> list[dict]:
         owner = _address(_param(params, 0, "owner address"), "owner address")

@@ -44,6 +44,10 @@ def test_workers_serve_reads_like_the_node_and_forward_writes(node_home):
         # a write sent to a worker is refused by the node's rules, not the worker's
         again, _ = post(node.url, "eth_sendRawTransaction", "0x" + raw.hex())
         assert again["error"]["message"]
+        account_id = listing[1]["accounts"][0]["id"]
+        accounts = {json.dumps(post(node.url, "qenex_getAccount", account_id)[0]["result"]) for _ in range(20)}
+        assert len(accounts) == 1 and json.loads(accounts.pop())["balance"] == expected_balance
+        assert post(node.url, "qenex_getAccount", "GL:NO:SUCH")[0]["result"] is None
         height, _ = post(node.url, "eth_blockNumber")
         assert int(height["result"], 16) >= 1
     finally:
