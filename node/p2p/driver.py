@@ -20,6 +20,7 @@ The state machine decides; the driver does everything with a clock, a disk or a 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -40,9 +41,11 @@ from consensus.types import (
     VoteReceived,
 )
 from consensus.wal import DoubleSignError, SigningWal
+from ledger.tx import LedgerTransaction
+from node import governance
 from node.block import Block
 from node.chain import ExecutedBlock
-from node.execution import InvalidBlockError
+from node.execution import InvalidBlockError, TransactionRejected
 from node.log import event
 from node.p2p import persist, wire
 from node.p2p.faults import crash_point
@@ -93,14 +96,26 @@ class ConsensusDriver:
         self.height_started = time.monotonic()
         self.evidence: list[Evidence] = []
         self._progress: tuple[int, int, int] | None = None
+        self._stuck_ticks = 0
         self._begin_timer: asyncio.TimerHandle | None = None
         self._dropped_seen: dict[str, int] = {}
         self.state = self._initial_state()
 
     # --- start ---------------------------------------------------------------------------------
 
+    def _config_for(self, height: int) -> sm.Config:
+        """The consensus config of `height`: the validator set changes only by chain actions."""
+        validators = self.node.chain.validators_at(height)
+        if validators.powers != self.config.validators.powers:
+            self.config = dataclasses.replace(self.config, validators=validators)
+            self.is_validator = self.config.address in validators.powers
+            event(log, "validator_set_changed", height=height, validators=len(validators.powers),
+                  total_power=validators.total_power, validator=self.is_validator)  # fmt: skip
+        return self.config
+
     def _initial_state(self) -> sm.State:
         height = self.node.chain.height + 1
+        self._config_for(height)
         restored = persist.restore(self.state_path, self.config, height)
         if restored is not None:
             event(log, "consensus_restored", height=height, round=restored.round, locked_round=restored.locked_round)
@@ -231,8 +246,20 @@ class ConsensusDriver:
                 self.node.metrics.evidence.inc()
                 event(log, "equivocation", logging.WARNING, validator=action.vote_a.validator,
                       height=action.vote_a.height, round=action.vote_a.round)  # fmt: skip
+                self._report(action)
         self._count_drops()
         self.node.metrics.round.set(self.state.round)
+
+    def _report(self, found: Evidence) -> None:
+        """Put the equivocation on chain: an EVIDENCE action signed with our node key."""
+        node = self.node
+        votes = (wire.encode(wire.VoteMessage(found.vote_a)), wire.encode(wire.VoteMessage(found.vote_b)))
+        nonce = node.chain.ledger.nonce(node.address) + node.mempool.pending_count(node.address)
+        tx = LedgerTransaction(node.genesis.chain_id, nonce, (), action=governance.evidence(*votes))
+        try:
+            node.admit(tx.sign(node.validator_key).encode())
+        except TransactionRejected as rejected:  # e.g. another validator's report was first
+            event(log, "evidence_not_sent", logging.INFO, rule=rejected.rule, reason=rejected.message)
 
     def _count_drops(self) -> None:
         for reason, count in self.state.dropped.items():
@@ -259,6 +286,9 @@ class ConsensusDriver:
         self._after_height(decided.height)
 
     def _after_height(self, height: int) -> None:
+        config = self.config
+        if self._config_for(height + 1) is not config:  # a new set: restart the held height under it
+            self.state = sm.State(config=self.config, height=height + 1, round_started=False)
         self.executed.clear()
         self.node.metrics.finality_seconds.observe(time.monotonic() - self.height_started)
         self.height_started = time.monotonic()
@@ -314,7 +344,8 @@ class ConsensusDriver:
             await self._import(peer, message.blocks)
         elif isinstance(message, wire.ProposalMessage):
             self.node.metrics.consensus_in.labels("proposal").inc()
-            await self.node.signatures.recover(list(message.block.transactions))
+            if message.block.hash not in self.executed:  # a re-sent proposal needs no recovery again
+                await self.node.signatures.recover(self.node.unknown_transactions(message.block))
             self._deliver(message)
         else:
             self.node.metrics.consensus_in.labels(STEP_NAMES[message.vote.kind]).inc()
@@ -350,8 +381,13 @@ class ConsensusDriver:
         while not stopping.is_set():
             await asyncio.sleep(GOSSIP_INTERVAL_S)
             progress = (self.state.height, self.state.round, int(self.state.step))
-            if progress == self._progress and self.state.round_started and self.network is not None:
-                for message in sm.own_messages(self.state):  # stuck: peers may have missed what we sent
+            stuck = progress == self._progress
+            self._stuck_ticks = self._stuck_ticks + 1 if stuck else 0
+            if stuck and self.state.round_started and self.network is not None:
+                for message in sm.own_messages(self.state):  # peers may have missed what we sent
+                    # votes are small: every tick; a proposal carries its block: every 4th tick
+                    if isinstance(message.message, Proposal) and self._stuck_ticks % 4 != 1:
+                        continue
                     self._broadcast(message)
                 for vote in sm.proof_of_lock(self.state):
                     self.network.broadcast_consensus(wire.encode(wire.VoteMessage(vote)))
@@ -399,7 +435,7 @@ class ConsensusDriver:
         for block in blocks:
             if block.header.number != self.node.chain.height + 1:
                 continue
-            await self.node.signatures.recover(list(block.transactions))
+            await self.node.signatures.recover(self.node.unknown_transactions(block))
             if block.header.number != self.node.chain.height + 1:
                 continue  # consensus decided it while we waited
             try:
@@ -414,18 +450,23 @@ class ConsensusDriver:
         self.sync_request = None
         if imported:
             event(log, "blocks_synced", peer=peer, blocks=imported, height=self.node.chain.height)
-            self.state = sm.State(config=self.config, height=self.node.chain.height + 1, round_started=False)
+            self.state = sm.State(config=self._config_for(self.node.chain.height + 1),
+                                  height=self.node.chain.height + 1, round_started=False)  # fmt: skip
             self._after_height(self.node.chain.height)
             self._maybe_sync()
 
 
 def timeouts_for(interval_ms: int) -> sm.Timeouts:
-    """Round timeouts scaled to the block interval (linear in the round, never exponential)."""
-    base = max(200, min(interval_ms, 3000))
+    """Round timeouts scaled to the block interval, linear in the round (never exponential).
+
+    A proposal must be received, its signatures recovered and its block executed before the
+    propose timeout, so that timeout is generous (at least a second, as CometBFT's 3 s default
+    is for its larger networks); a dead proposer costs one propose timeout per height it owns."""
+    base = max(500, min(interval_ms, 3000))
     return sm.Timeouts(
-        propose_ms=base, propose_delta_ms=base // 2,
-        prevote_ms=base // 2, prevote_delta_ms=base // 4,
-        precommit_ms=base // 2, precommit_delta_ms=base // 4,
+        propose_ms=2 * base, propose_delta_ms=base,
+        prevote_ms=base, prevote_delta_ms=base // 2,
+        precommit_ms=base, precommit_delta_ms=base // 2,
     )  # fmt: skip
 
 
