@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+from kernel.selector import CHOICES as CACHE_CHOICES
+from node.cache_cli import register as register_cache_commands
 from node.rpc.client import DEFAULT_RPC_URL
 
 DEFAULT_KEYSTORE = Path(os.environ.get("QENEX_KEYSTORE", Path.home() / ".qenex" / "keystore"))
@@ -135,6 +137,7 @@ def print_dev_accounts(listing: list[dict]) -> None:
 
 
 def cmd_node_run(args: argparse.Namespace) -> int:
+    from node.cache_cli import record_rpc_url
     from node.log import setup_logging
     from node.service import NodeConfig
 
@@ -143,6 +146,7 @@ def cmd_node_run(args: argparse.Namespace) -> int:
     from node.p2p.network import NodeConfigError, load_p2p_config
 
     def ready(node: object, url: str) -> None:
+        record_rpc_url(Path(args.home), url)
         print(f"JSON-RPC: {url}", flush=True)
 
     try:
@@ -151,7 +155,8 @@ def cmd_node_run(args: argparse.Namespace) -> int:
         return fail(str(exc))
     host = args.rpc_host or (p2p.rpc_host if p2p and p2p.rpc_host else "127.0.0.1")
     port = args.rpc_port if args.rpc_port is not None else (p2p.rpc_port if p2p and p2p.rpc_port is not None else 8545)
-    return _run_node(NodeConfig(Path(args.home), host, port), ready)
+    config = NodeConfig(Path(args.home), host, port, cache=args.cache, rpc_workers=args.rpc_workers)
+    return _run_node(config, ready)
 
 
 def _run_node(config: object, ready: object) -> int:
@@ -542,6 +547,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--rpc-port", type=int, default=None, help="JSON-RPC port (default: node.json's, else 8545; 0 picks a free one)"
     )
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    p.add_argument("--cache", default="auto", choices=CACHE_CHOICES, help="balance-cache backend (default auto)")
+    p.add_argument("--rpc-workers", type=int, default=0, help="read-only JSON-RPC worker processes (default 0)")
     p.set_defaults(func=cmd_node_run)
 
     p = commands.add_parser("devnet", help="run a local dev chain with funded accounts and demo payments")
@@ -623,6 +630,9 @@ def build_parser() -> argparse.ArgumentParser:
     from bench.evm_bench import register as register_evm_bench
 
     register_evm_bench(bench)
+    from bench.cache_bench import register as register_cache_bench
+
+    register_cache_bench(bench)
 
     gateway = commands.add_parser("gateway", help="check and read SWIFT MT / ISO 20022 messages").add_subparsers(
         dest="subcommand", required=True, metavar="SUBCOMMAND"
@@ -648,6 +658,7 @@ def build_parser() -> argparse.ArgumentParser:
     from contracts.cli import register as register_contracts
 
     register_contracts(commands)
+    register_cache_commands(commands)
     return parser
 
 

@@ -15,6 +15,7 @@ from node.p2p.network import NodeNetwork, load_p2p_config
 from node.rpc.methods import RpcMethods
 from node.rpc.server import MAX_BODY_BYTES, JsonRpcServer
 from node.rpc.ws import WebSocketRpc, websocket_or_http
+from node.rpc_workers import RpcWorkers
 from node.service import Node, NodeConfig
 
 log = logging.getLogger("qenex.node")
@@ -38,6 +39,7 @@ def build_app(node: Node) -> web.Application:
 async def serve(config: NodeConfig, on_ready: Callable[[Node, str], Awaitable[None] | None] | None = None) -> None:
     """Start the node, call `on_ready(node, rpc_url)`, and run until a stop signal."""
     node = Node(config)
+    workers = None
     p2p = load_p2p_config(config.home)
     network = None if p2p is None else NodeNetwork(node.genesis, config.home, node.address, p2p, node.metrics)
     driver = ConsensusDriver(node, network)
@@ -54,6 +56,7 @@ async def serve(config: NodeConfig, on_ready: Callable[[Node, str], Awaitable[No
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, node.stop)
         await node.signatures.warm_up()
+        workers = await RpcWorkers.start(node, runner, site, config.rpc_workers)
         event(log, "node_started", height=node.chain.height, rpc=url, chain_id=node.genesis.chain_id)
         if on_ready is not None:
             maybe = on_ready(node, url)
@@ -61,6 +64,8 @@ async def serve(config: NodeConfig, on_ready: Callable[[Node, str], Awaitable[No
                 await maybe
         await driver.run(node.stopping)
     finally:
+        if workers is not None:
+            workers.stop()
         await runner.cleanup()
         height = node.chain.height
         node.close()
