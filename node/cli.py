@@ -336,92 +336,6 @@ def cmd_gateway_parse(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_problems(problems: list) -> None:
-    for problem in problems:
-        print(problem.line(), file=sys.stderr)
-
-
-def cmd_gateway_submit(args: argparse.Namespace) -> int:
-    """Book every payment of a message file: one signed ledger transaction per payment.
-
-    Re-delivery is idempotent: transfer ids come from the message's own identifiers, so a payment
-    the ledger already holds is reported as a duplicate and does not fail the command.
-    """
-    from gateways.accounts import load_account_map
-    from gateways.booking import transactions_from_message
-    from gateways.messages import validate
-    from gateways.problems import MessageError
-    from ledger.currency import ISO_4217_EXPONENTS
-    from ledger.tx import LedgerTransaction, address_of_key
-    from node.rpc.client import RpcCallError, RpcClient
-    from node.wallet import wait_for_receipt
-
-    try:
-        data = _read_message_file(args.file)
-        account_map = load_account_map(Path(args.accounts_map)) if args.accounts_map else None
-    except ValueError as error:
-        return fail(str(error), code=2)
-    problems = validate(data)
-    if problems:
-        _print_problems(problems)
-        return 1
-    try:
-        payments = transactions_from_message(data, account_map)
-    except MessageError as error:
-        _print_problems(error.problems)
-        return 1
-    client = RpcClient(args.rpc)
-    try:
-        key = load_private_key(args.from_key, args.password_file)
-        chain_id = int(client.call("eth_chainId"), 16)
-        nonce = int(client.call("eth_getTransactionCount", address_of_key(key), "pending"), 16)
-        exponents = {c["code"]: c["exponent"] for c in client.call("qenex_getCurrencies")}
-    except (ValueError, ConnectionError, RpcCallError) as exc:
-        return fail(str(exc))
-    for payment in payments:
-        # Minor units were computed with the ISO 4217 exponent; a chain with another one would misbook.
-        if exponents.get(payment.currency) != ISO_4217_EXPONENTS.get(payment.currency):
-            return fail(f"{payment.path}: currency {payment.currency} is not on this chain with its ISO 4217 decimals")
-    sent: list[tuple[dict, str]] = []
-    for payment in payments:
-        line = {"transferId": payment.transfer_id_hex(), "endToEndId": payment.end_to_end_id or None}
-        try:
-            if client.call("qenex_getTransfer", payment.transfer_id_hex()) is not None:
-                print(json.dumps({**line, "duplicate": True}), flush=True)
-                continue
-            tx = LedgerTransaction(chain_id, nonce, (payment.transfer(),), payment.references()).sign(key)
-            tx_hash = client.call("eth_sendRawTransaction", "0x" + tx.encode().hex())
-        except RpcCallError as exc:
-            rule = exc.data.get("rule") if isinstance(exc.data, dict) else None
-            if rule == "duplicate_transfer_id":
-                print(json.dumps({**line, "duplicate": True}), flush=True)
-                continue
-            print(json.dumps({**line, "error": {"rule": rule, "message": str(exc)}}), flush=True)
-            return fail(f"{payment.path}: refused: {rule or 'error'}: {exc}")
-        except ConnectionError as exc:
-            return fail(str(exc))
-        nonce += 1
-        print(json.dumps({**line, "transactionHash": tx_hash, **payment.summary()}), flush=True)
-        sent.append((line, tx_hash))
-    if not args.wait:
-        return 0
-    failed = False
-    for line, tx_hash in sent:
-        try:
-            receipt = wait_for_receipt(client, tx_hash, args.timeout)
-        except (TimeoutError, ConnectionError) as exc:
-            return fail(str(exc))
-        error = receipt.get("error") or {}
-        if receipt.get("status") != "0x1" and error.get("rule") == "duplicate_transfer_id":
-            print(json.dumps({**line, "duplicate": True, "transactionHash": tx_hash}), flush=True)
-            continue
-        print(json.dumps({"receipt": receipt}), flush=True)
-        if receipt.get("status") != "0x1":
-            failed = True
-            print(f"error: {line['transferId']}: {error.get('rule')}: {error.get('message')}", file=sys.stderr)
-    return 1 if failed else 0
-
-
 # --- parser ----------------------------------------------------------------------------------
 
 
@@ -544,15 +458,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = gateway.add_parser("parse", help="print a message file as canonical JSON")
     p.add_argument("file")
     p.set_defaults(func=cmd_gateway_parse)
-    p = gateway.add_parser("submit", help="book a message's payments: sign one ledger transaction per payment")
-    p.add_argument("file")
-    p.add_argument("--rpc", default=DEFAULT_RPC_URL, help=f"node JSON-RPC URL (default {DEFAULT_RPC_URL})")
-    p.add_argument("--from", dest="from_key", required=True, help="hex private key or keystore file")
-    p.add_argument("--password-file", help="keystore password file (else prompted)")
-    p.add_argument("--accounts-map", help="JSON object mapping IBANs/BICs/account numbers to ledger account ids")
-    p.add_argument("--wait", action="store_true", help="wait for the receipts and print them")
-    p.add_argument("--wait-timeout", type=float, default=60.0, dest="timeout", help="seconds to wait (default 60)")
-    p.set_defaults(func=cmd_gateway_submit)
+    from gateways.cli import add_commands as add_gateway_commands
+
+    add_gateway_commands(gateway)  # submit, statement, convert, serve: gateways/cli.py
     return parser
 
 
