@@ -290,8 +290,7 @@ def _mt202(view: Json, prefix: str, context: _Context) -> PaymentInstruction | N
     return context.instruction(kind, prefix or "(message)", parts, debit, credit, amount, currency, e2e, uetr, original)
 
 
-def _mt_file(context: _Context) -> list[PaymentInstruction]:
-    file_messages = swift.parse_file(context.data)
+def _mt_file(context: _Context, file_messages: list[swift.FinMessage]) -> list[PaymentInstruction]:
     result = []
     for index, message in enumerate(file_messages):
         prefix = f"message {index + 1} " if len(file_messages) > 1 else ""
@@ -510,12 +509,13 @@ def transactions_from_message(data: bytes, account_map: dict[str, str] | None = 
     MessageError lists every reason it cannot be booked: validation problems first (an invalid message
     is never booked), then unsupported types, unresolvable parties, amounts and currencies.
     """
-    problems = messages.validate(data)
-    if problems:
-        raise MessageError(problems)
     context = _Context(data, account_map, keccak(data), [])
-    if messages.detect(data) == "xml":
-        parsed = messages.parse(data)
+    # Each format is read once, validated completely (MT network rules / XSD), then used: an invalid
+    # message is never booked, and its problems are reported before any booking problem.
+    if messages.is_xml(data):
+        from gateways import iso20022
+
+        parsed = iso20022.parse_bytes(data)  # MessageError listing every XSD problem
         message_type = str(parsed.get("type") or "")
         body = parsed.get("message")
         if not isinstance(body, dict):
@@ -533,7 +533,11 @@ def transactions_from_message(data: bytes, account_map: dict[str, str] | None = 
         else:
             raise MessageError([Problem("(file)", "booking", f"{message_type} is not a payment the gateway books")])
     else:
-        result = _mt_file(context)
+        file_messages = swift.parse_file(data)  # MessageError for FIN syntax
+        problems = swift.validate_messages(file_messages)
+        if problems:
+            raise MessageError(problems)
+        result = _mt_file(context, file_messages)
     _unique(result, context.problems)
     if context.problems:
         raise MessageError(context.problems)

@@ -24,8 +24,6 @@ from gateways.iso20022.status import (
     pacs002_report,
     reason_for_rule,
 )
-from gateways.messages import validate
-from gateways.problems import MessageError
 from ledger.currency import ISO_4217_EXPONENTS
 from ledger.hashing import keccak
 from ledger.tx import LedgerTransaction, address_of_key
@@ -126,24 +124,29 @@ class Submitter:
         self.client = client
         self.key = key
         self.account_map = account_map
+        self._chain_id: int | None = None  # the chain's id and currency decimals do not change: asked once
+        self._exponents: dict[str, int] = {}
 
     def payments(self, data: bytes) -> list[PaymentInstruction]:
-        """Every payment of a valid message; MessageError with every problem otherwise (nothing signed)."""
-        problems = validate(data)
-        if problems:
-            raise MessageError(problems)
+        """Every payment of a valid message; MessageError with every problem otherwise (nothing signed).
+
+        `transactions_from_message` validates the whole message (format rules or XSD) before anything else.
+        """
         return transactions_from_message(data, self.account_map)
 
     def _chain(self, payments: list[PaymentInstruction]) -> tuple[int, int]:
         try:
-            chain_id = int(self.client.call("eth_chainId"), 16)
+            if self._chain_id is None:
+                self._exponents = {c["code"]: c["exponent"] for c in self.client.call("qenex_getCurrencies")}
+                self._chain_id = int(self.client.call("eth_chainId"), 16)
+            # Asked per message: another process signing with the same key moves the nonce too.
             nonce = int(self.client.call("eth_getTransactionCount", address_of_key(self.key), "pending"), 16)
-            exponents = {c["code"]: c["exponent"] for c in self.client.call("qenex_getCurrencies")}
         except (ConnectionError, RpcCallError) as error:
             raise GatewayError(str(error)) from error
+        chain_id = self._chain_id
         for payment in payments:
             # Minor units were computed with the ISO 4217 exponent; a chain with another one would misbook.
-            if exponents.get(payment.currency) != ISO_4217_EXPONENTS.get(payment.currency):
+            if self._exponents.get(payment.currency) != ISO_4217_EXPONENTS.get(payment.currency):
                 raise GatewayError(
                     f"{payment.path}: currency {payment.currency} is not on this chain with its ISO 4217 decimals"
                 )

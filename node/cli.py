@@ -446,6 +446,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--block-interval-ms", type=int, default=500, help="block interval of the bench chain")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=cmd_bench_ledger)
+    from bench.gateway_cli import add_command as add_gateway_bench
+
+    add_gateway_bench(bench)  # qenex bench gateway: bench/gateway_cli.py
 
     gateway = commands.add_parser("gateway", help="check and read SWIFT MT / ISO 20022 messages").add_subparsers(
         dest="subcommand", required=True, metavar="SUBCOMMAND"

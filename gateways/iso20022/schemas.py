@@ -38,6 +38,7 @@ _PACKAGE_LOCATIONS: tuple[tuple[str, str], ...] = (
 
 _cache: dict[Path, CompiledSchema] = {}
 _cache_lock = threading.Lock()
+_located: dict[tuple[str, Path | None], Path] = {}  # (type, configured dir) -> XSD file: found once
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,8 +82,19 @@ def _package_xsd(message_type: str) -> Path | None:
 
 
 def locate(message_type: str, schema_dir: Path | None = None) -> tuple[Path | None, list[Problem]]:
-    """The XSD file for `message_type`, or why there is none."""
+    """The XSD file for `message_type`, or why there is none (a found file is remembered: the lookup
+    resolves package resources and paths, which costs more than validating a small message)."""
     directory = configured_dir(schema_dir)
+    known = _located.get((message_type, directory))
+    if known is not None:
+        return known, []
+    path, problems = _locate(message_type, directory)
+    if path is not None:
+        _located[(message_type, directory)] = path
+    return path, problems
+
+
+def _locate(message_type: str, directory: Path | None) -> tuple[Path | None, list[Problem]]:
     if directory is not None:
         path = directory / f"{message_type}.xsd"
         if path.is_file():
@@ -98,6 +110,9 @@ def locate(message_type: str, schema_dir: Path | None = None) -> tuple[Path | No
 
 def load(path: Path) -> CompiledSchema:
     """The compiled schema at `path`; compiling a 100 kB XSD takes tens of ms, so it is done once."""
+    compiled = _cache.get(path)
+    if compiled is not None:
+        return compiled
     key = path.resolve()
     with _cache_lock:
         compiled = _cache.get(key)
@@ -105,6 +120,7 @@ def load(path: Path) -> CompiledSchema:
             parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
             compiled = CompiledSchema(etree.XMLSchema(etree.parse(str(key), parser=parser)), threading.Lock())
             _cache[key] = compiled
+        _cache[path] = compiled
         return compiled
 
 
