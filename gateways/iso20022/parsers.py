@@ -9,6 +9,7 @@ elements are present; optional ones come out as None.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -20,6 +21,12 @@ from ledger.currency import ISO_4217_EXPONENTS
 Json = dict[str, Any]
 
 
+@functools.lru_cache(maxsize=4096)
+def _clark(namespace: str, path: str) -> str:
+    """'GrpHdr/MsgId' in Clark notation; cached: the parsers ask the same few hundred paths per message."""
+    return "/".join(f"{{{namespace}}}{step}" for step in path.split("/"))
+
+
 class _Reader:
     """Namespace-bound `find` helpers: "GrpHdr/MsgId" instead of "{urn:...}GrpHdr/{urn:...}MsgId"."""
 
@@ -27,7 +34,7 @@ class _Reader:
         self.ns = namespace
 
     def _path(self, path: str) -> str:
-        return "/".join(f"{{{self.ns}}}{step}" for step in path.split("/"))
+        return _clark(self.ns, path)
 
     def one(self, node: etree._Element | None, path: str) -> etree._Element | None:
         return None if node is None else node.find(self._path(path))
