@@ -139,7 +139,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         key = load_private_key(args.from_key, args.password_file)
     except ValueError as error:
         return _fail(str(error), code=2)
-    config = ServiceConfig(args.rpc, key, account_map, version, args.host, args.port, args.max_body_bytes)
+    inbox = Path(args.inbox) if args.inbox else None
+    config = ServiceConfig(args.rpc, key, account_map, version, args.host, args.port, args.max_body_bytes, inbox)
     return run(config)
 
 
@@ -190,4 +191,5 @@ def add_commands(gateway: argparse._SubParsersAction) -> None:
     p.add_argument("--host", default="127.0.0.1", help="listen address (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8650, help="port (default 8650; 0 picks a free one)")
     p.add_argument("--max-body-bytes", type=int, default=None, help="largest message accepted (default 4 MiB)")
+    p.add_argument("--inbox", metavar="DIR", help="also book message files dropped in DIR (-> DIR/done, DIR/rejected)")
     p.set_defaults(func=cmd_serve)

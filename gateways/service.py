@@ -1,4 +1,5 @@
-"""`qenex gateway serve`: the gateway as a REST service (aiohttp) in front of a node's JSON-RPC.
+"""`qenex gateway serve`: the gateway as a REST service (aiohttp) in front of a node's JSON-RPC,
+and optionally the watcher of a drop folder (`--inbox DIR`, gateways/inbox.py).
 
 Legacy systems that cannot run a CLI post their messages over HTTP instead: POST a message, get back
 either the problems (nothing booked) or each payment's outcome with its transaction hash and the
@@ -18,6 +19,7 @@ import signal
 import sys
 from collections import OrderedDict
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -44,6 +46,8 @@ class ServiceConfig:
     host: str = "127.0.0.1"
     port: int = 8650
     max_body_bytes: int | None = None
+    inbox: Path | None = None  # a drop folder watched as well (gateways/inbox.py)
+    poll_seconds: float = 1.0
 
 
 def _problems_json(error: MessageError) -> dict[str, Any]:
@@ -146,21 +150,48 @@ class GatewayService:
         return web.Response(body=body, content_type=MEDIA[kind])
 
 
+async def watch_inbox(service: GatewayService, directory: Path, stop: asyncio.Event) -> None:
+    """Process the drop folder every poll interval, one file per turn of the submission lock, so REST
+    submissions interleave with a large delivery instead of waiting for all of it."""
+    from gateways.inbox import Inbox
+
+    def log(text: str) -> None:
+        print(f"inbox: {text}", file=sys.stderr, flush=True)
+
+    inbox = Inbox(directory, service.submitter, service.config.pacs002_version, log=log)
+    while not stop.is_set():
+        for path in await asyncio.to_thread(inbox.pending):
+            async with service.lock:
+                result = await asyncio.to_thread(inbox.process, path)
+            if not result.folder:  # node unreachable: try again at the next scan
+                break
+        try:
+            await asyncio.wait_for(stop.wait(), service.config.poll_seconds)
+        except TimeoutError:
+            continue
+
+
 async def serve(config: ServiceConfig) -> None:
-    """Run until SIGINT/SIGTERM; prints `Gateway REST: URL` once listening."""
+    """Run until SIGINT/SIGTERM; prints `Gateway REST: URL` once listening (and `Gateway inbox: DIR`)."""
     service = GatewayService(config)
     runner = web.AppRunner(service.app(), access_log=None, handle_signals=False)
     await runner.setup()
     stop = asyncio.Event()
+    watcher: asyncio.Task | None = None
     try:
         site = web.TCPSite(runner, config.host, config.port, reuse_address=True)
         await site.start()
         port = runner.addresses[0][1] if runner.addresses else config.port
         print(f"Gateway REST: http://{config.host}:{port}", flush=True)
+        if config.inbox is not None:
+            watcher = asyncio.get_running_loop().create_task(watch_inbox(service, config.inbox, stop))
+            print(f"Gateway inbox: {config.inbox}", flush=True)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         await stop.wait()
+        if watcher is not None:
+            await watcher  # finishes the file in hand: its outcome is written before we exit
     finally:
         await runner.cleanup()
 

@@ -7,7 +7,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from support.sdd_samples import CREDITOR_ID, pain008
+from support.gateway_samples import CREDITOR_ID, pain008
 
 from gateways.booking import PAYMENT_CLASSES, derive_transfer_id, transactions_from_message
 from gateways.problems import MessageError

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from support.sdd_samples import CREDITOR_ID, pain008
+from support.gateway_samples import CREDITOR_ID, pain008
 
 from gateways.messages import validate
 from gateways.sdd import creditor_id_problem, sdd_problems

@@ -9,8 +9,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from support.gateway_samples import pain008
 from support.nodes import NodeProcess, run_cli
-from support.sdd_samples import pain008
 
 from gateways.iso20022 import parse_bytes, validate_bytes
 from gateways.messages import parse, validate

@@ -1,4 +1,4 @@
-"""A valid SEPA direct-debit file built from the sepaxml pain.008 sample (its IBANs and creditor id are fake)."""
+"""Valid SEPA files built from the sepaxml samples, whose IBANs and creditor id are fake."""
 
 from __future__ import annotations
 
@@ -19,3 +19,16 @@ def pain008(debtor_iban: str = "DE89370400440532013000", creditor_iban: str = "D
     text = re.sub(r"(<CdtrAcct>\s*<Id>\s*<IBAN>)NL50BANK1234567890", rf"\g<1>{creditor_iban}", text)
     text = re.sub(r"(<DbtrAcct>\s*<Id>\s*<IBAN>)NL50BANK1234567890", rf"\g<1>{debtor_iban}", text)
     return text.replace("DE26ZZZ00000000000", CREDITOR_ID).encode()
+
+
+PAIN001 = SAMPLES / "pain.001.001.09__sepaxml__test_00100109.xml"
+
+
+def pain001(debtor_iban: str, creditor_iban: str) -> bytes:
+    """The sepaxml pain.001 sample (two payments of 10.12 and 50.00 EUR) between two given IBANs."""
+    if not PAIN001.is_file():
+        pytest.skip(f"sample not present at {PAIN001}")
+    text = PAIN001.read_text()
+    text = re.sub(r"(<CdtrAcct>\s*<Id>\s*<IBAN>)NL50BANK1234567890", rf"\g<1>{creditor_iban}", text)
+    text = re.sub(r"(<DbtrAcct>\s*<Id>\s*<IBAN>)NL50BANK1234567890", rf"\g<1>{debtor_iban}", text)
+    return text.encode()
