@@ -122,13 +122,13 @@ def _wait_receipts(client: object, hashes: list[str]) -> list[dict]:
 
 def measure_booked(messages: list[bytes], listing: list[dict], home: Path) -> tuple[float, float, dict[str, int]]:
     """(messages/s, seconds, checks) for submitting `messages` through a fresh node's RPC."""
+    from gateways.rpc import KeepAliveRpcClient
     from gateways.submit import Submitter
-    from node.rpc.client import RpcClient
 
     debit, credit = listing[1]["accounts"][0]["id"], listing[2]["accounts"][0]["id"]
     node = NodeProcess(home)
     try:
-        client = RpcClient(node.wait_for_url())
+        client = KeepAliveRpcClient(node.wait_for_url())
         submitter = Submitter(client, bytes.fromhex(listing[0]["private_key"][2:]), {DEBTOR: debit, CREDITOR: credit})
         before = [int(client.call("qenex_getAccount", a)["balance"]) for a in (debit, credit)]
         started = time.perf_counter()

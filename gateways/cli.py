@@ -49,9 +49,9 @@ def cmd_submit(args: argparse.Namespace) -> int:
     """
     from gateways.accounts import load_account_map
     from gateways.problems import MessageError
+    from gateways.rpc import KeepAliveRpcClient
     from gateways.submit import GatewayError, Submitter, status_report
     from node.cli import load_private_key
-    from node.rpc.client import RpcClient
 
     try:
         data = _read(args.file)
@@ -61,9 +61,10 @@ def cmd_submit(args: argparse.Namespace) -> int:
         return _fail(str(error), code=2)
     try:
         key = load_private_key(args.from_key, args.password_file)
+        client = KeepAliveRpcClient(args.rpc)
     except ValueError as error:
         return _fail(str(error))
-    submitter = Submitter(RpcClient(args.rpc), key, account_map)
+    submitter = Submitter(client, key, account_map)
 
     def show(outcome: object) -> None:
         print(json.dumps(outcome.line()), flush=True)  # type: ignore[attr-defined]
@@ -89,11 +90,15 @@ def cmd_submit(args: argparse.Namespace) -> int:
 def cmd_statement(args: argparse.Namespace) -> int:
     """An account's statement over a block range, built from the node's journal, on stdout."""
     from gateways.problems import MessageError
+    from gateways.rpc import KeepAliveRpcClient
     from gateways.statements import StatementError, fetch_statement, to_camt053, to_mt
-    from node.rpc.client import RpcClient
 
     try:
-        statement = fetch_statement(RpcClient(args.rpc), args.account, args.from_block, args.to_block)
+        client = KeepAliveRpcClient(args.rpc)
+    except ValueError as error:
+        return _fail(str(error), code=2)
+    try:
+        statement = fetch_statement(client, args.account, args.from_block, args.to_block)
         if args.format == "camt053":
             output = to_camt053(statement)
         else:

@@ -26,10 +26,10 @@ from aiohttp import web
 
 from gateways.iso20022.status import DEFAULT_PACS002_VERSION
 from gateways.problems import MessageError
+from gateways.rpc import KeepAliveRpcClient
 from gateways.statements import FORMATS, StatementError, fetch_statement, to_camt053, to_mt
 from gateways.submit import GatewayError, Submitter, status_report
 from ledger.hashing import keccak
-from node.rpc.client import RpcClient
 
 DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024  # the ISO 20022 parser's own limit is 8 MiB; files are far smaller
 MAX_REMEMBERED = 10_000  # submissions whose status GET /messages/{hash} can return
@@ -63,8 +63,9 @@ class GatewayService:
 
     def __init__(self, config: ServiceConfig) -> None:
         self.config = config
-        self.submitter = Submitter(RpcClient(config.rpc_url), config.key, config.account_map)
+        self.submitter = Submitter(KeepAliveRpcClient(config.rpc_url), config.key, config.account_map)
         self.lock = asyncio.Lock()
+        self.reader = KeepAliveRpcClient(config.rpc_url)  # statements: apart from the submitter's connection
         self.recent: OrderedDict[str, dict[str, Any]] = OrderedDict()
 
     def app(self) -> web.Application:
@@ -136,7 +137,7 @@ class GatewayService:
             to_block = int(query["toBlock"]) if "toBlock" in query else None
         except ValueError:
             return _error(400, "fromBlock and toBlock must be integers")
-        client = RpcClient(self.config.rpc_url)
+        client = self.reader
         try:
             statement = await asyncio.to_thread(
                 fetch_statement, client, request.match_info["account"], from_block, to_block

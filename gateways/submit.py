@@ -191,12 +191,16 @@ class Submitter:
                     found = "already booked with other terms: " + "; ".join(differs)
                     return Outcome(payment, "conflict", message=found)
                 return Outcome(payment, "duplicate")
-            tx = LedgerTransaction(chain_id, nonce, (payment.transfer(),), payment.references()).sign(self.key)
-            tx_hash = self.client.call("eth_sendRawTransaction", "0x" + tx.encode().hex())
+            raw = (
+                LedgerTransaction(chain_id, nonce, (payment.transfer(),), payment.references()).sign(self.key).encode()
+            )
+            tx_hash = self.client.call("eth_sendRawTransaction", "0x" + raw.hex())
         except RpcCallError as error:
             rule = error.data.get("rule") if isinstance(error.data, dict) else None
             if rule == "duplicate_transfer_id":
                 return Outcome(payment, "duplicate")
+            if rule == "already_known":  # this very transaction arrived before (a retried request)
+                return Outcome(payment, "sent", transaction_hash="0x" + keccak(raw).hex())
             return Outcome(payment, "rejected", rule=rule or "error", message=str(error))
         except ConnectionError as error:
             raise GatewayError(str(error)) from error
