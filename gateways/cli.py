@@ -114,7 +114,7 @@ def cmd_statement(args: argparse.Namespace) -> int:
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
-    """MT103 <-> pacs.008.001.08 following the CBPR+ mapping; the result is validated before it is printed."""
+    """MT103 <-> pacs.008.001.08 and MT940 <-> camt.053.001.08 (CBPR+ mapping); the result is validated first."""
     from gateways.convert import convert
     from gateways.problems import MessageError
 
@@ -185,9 +185,9 @@ def add_commands(gateway: argparse._SubParsersAction) -> None:
     p.add_argument("--sequence", type=int, default=1, help="statement number for :28C: (default 1)")
     p.set_defaults(func=cmd_statement)
 
-    p = gateway.add_parser("convert", help="convert MT103 <-> pacs.008 (CBPR+ mapping); output is validated")
+    p = gateway.add_parser("convert", help="MT103 <-> pacs.008, MT940 <-> camt.053 (CBPR+ mapping); output validated")
     p.add_argument("file")
-    p.add_argument("--to", required=True, choices=["pacs.008", "mt103"])
+    p.add_argument("--to", required=True, choices=["pacs.008", "mt103", "camt.053", "mt940"])
     p.set_defaults(func=cmd_convert)
 
     p = gateway.add_parser("serve", help="REST service: POST a message to book it, GET statements (OpenAPI)")

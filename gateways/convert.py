@@ -43,7 +43,7 @@ PACS008_NS = "urn:iso:std:iso:20022:tech:xsd:pacs.008.001.08"
 NOT_PROVIDED = "NOTPROVIDED"
 CHARGES_MT_TO_MX = {"OUR": "DEBT", "SHA": "SHAR", "BEN": "CRED"}
 CHARGES_MX_TO_MT = {"DEBT": "OUR", "SHAR": "SHA", "CRED": "BEN", "SLEV": "SHA"}
-TARGETS = ("pacs.008", "mt103")
+TARGETS = ("pacs.008", "mt103", "camt.053", "mt940")
 _ROC = re.compile(r"^/ROC/([^\n/]{1,35})")
 _X_CHARSET = re.compile(r"[^A-Za-z0-9/\-?:().,'+ ]")
 
@@ -312,9 +312,13 @@ def pacs008_to_mt103(data: bytes) -> bytes:
 
 
 def convert(data: bytes, target: str) -> bytes:
-    """`data` converted to `target` ("pacs.008" or "mt103"); the result is validated before it is returned."""
+    """`data` converted to `target` (pacs.008, mt103, camt.053, mt940), validated before it is returned."""
     if target not in TARGETS:
         raise MessageError([Problem("--to", "convert", f"{target!r} is not one of {', '.join(TARGETS)}")])
+    if target in ("camt.053", "mt940"):
+        from gateways.convert_statements import convert_statement  # builds on this module's helpers
+
+        return convert_statement(data, target)
     kind = messages.detect(data)
     if target == "pacs.008":
         if kind != "mt103":

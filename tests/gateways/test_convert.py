@@ -135,3 +135,58 @@ def test_cli_convert_prints_a_valid_message(tmp_path: Path) -> None:
     bad.write_bytes(b"garbage")
     done = run_cli("gateway", "convert", str(bad), "--to", "mt103")
     assert done.returncode == 1 and done.stdout == "" and "convert" in done.stderr
+
+
+# --- camt.053 <-> MT940 --------------------------------------------------------------------------
+
+
+def _statement_pairs() -> list[tuple[str, str]]:
+    manifest = MX / "manifest.json"
+    if not manifest.is_file():
+        return []
+    return [
+        (entry["file"], pair["file"])
+        for entry in json.loads(manifest.read_text())
+        for pair in entry.get("pairs", [])
+        if entry["type"] == "camt.053.001.08" and pair["file"].startswith("mt940") and (MT / pair["file"]).is_file()
+    ]
+
+
+STATEMENT_PAIRS = _statement_pairs()
+
+
+def _statement_fields(data: bytes) -> dict:
+    view = swift.canonical(data)
+    entries = [
+        {k: e[k] for k in ("value_date", "mark", "amount", "transaction_type", "reference")} for e in view["entries"]
+    ]
+    keys = ("sender", "receiver", "references", "account", "statement_number", "opening_balance", "closing_balance")
+    return {k: view[k] for k in keys} | {"entries": entries}
+
+
+@pytest.mark.skipif(not STATEMENT_PAIRS, reason="camt.053 -> MT940 sample pairs not present")
+@pytest.mark.parametrize(("source", "expected"), STATEMENT_PAIRS)
+def test_camt053_to_mt940_matches_the_expected_translation(source: str, expected: str) -> None:
+    output = convert((MX / source).read_bytes(), "mt940")
+    assert validate(output) == []
+    assert _statement_fields(output) == _statement_fields((MT / expected).read_bytes())
+
+
+@pytest.mark.skipif(not STATEMENT_PAIRS, reason="camt.053 -> MT940 sample pairs not present")
+@pytest.mark.parametrize(("source", "expected"), STATEMENT_PAIRS)
+def test_mt940_to_camt053_is_valid_and_round_trips(source: str, expected: str) -> None:
+    mt = (MT / expected).read_bytes()
+    camt = convert(mt, "camt.053")
+    assert validate_bytes(camt, XSD_DIR) == []
+    assert _statement_fields(convert(camt, "mt940"))["entries"] == _statement_fields(mt)["entries"]
+    again = _statement_fields(convert(camt, "mt940"))
+    original = _statement_fields(mt)
+    for key in ("references", "account", "statement_number", "opening_balance", "closing_balance"):
+        assert again[key] == original[key], key
+
+
+def test_statement_conversion_refuses_other_messages() -> None:
+    with pytest.raises(MessageError, match="converts an MT940"):
+        convert((MT / "mt103__mt2mx-input__fin2.fin").read_bytes(), "camt.053")
+    with pytest.raises(MessageError, match="is not camt"):
+        convert((MX / "pacs.008.001.08__cbprplus__c.105.1.1_pacs.008_AtoB.xml").read_bytes(), "mt940")

@@ -12,6 +12,7 @@ import pytest
 from support.gateway_samples import pain008
 from support.nodes import NodeProcess, run_cli
 
+from gateways.convert import convert
 from gateways.iso20022 import parse_bytes, validate_bytes
 from gateways.messages import parse, validate
 from gateways.statements import StatementError, fetch_statement
@@ -119,6 +120,10 @@ def test_statements_and_status_reports_match_the_ledger(running_node, tmp_path: 
         closing = view["closing_balance"]
         assert (closing["mark"], closing["amount_minor"]) == ("C", str(_balance(node, ours)))
         assert len(view["entries"]) == 4
+        if kind == "mt940":  # the ledger's MT940 converts to a valid camt.053 with the same balances
+            converted = parse_bytes(convert(data, "camt.053"), XSD_DIR)["message"]["statements"][0]
+            closing_camt = next(b for b in converted["balances"] if b["type"] == "CLBD")
+            assert closing_camt["amount"]["minor"] == _balance(node, ours)
 
 
 def test_statement_refuses_what_it_cannot_state(running_node) -> None:
