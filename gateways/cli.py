@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import sys
+from datetime import date
 from pathlib import Path
 
 from node.rpc.client import DEFAULT_RPC_URL
@@ -32,6 +33,13 @@ def _read(path: str) -> bytes:
 def _print_problems(problems: list) -> None:
     for problem in problems:
         print(problem.line(), file=sys.stderr)
+
+
+def datetime_today() -> date:
+    """Today in UTC, the ledger's clock."""
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).date()
 
 
 def _pacs002_version(args: argparse.Namespace) -> str:
@@ -91,15 +99,22 @@ def cmd_statement(args: argparse.Namespace) -> int:
     """An account's statement over a block range, built from the node's journal, on stdout."""
     from gateways.problems import MessageError
     from gateways.rpc import KeepAliveRpcClient
-    from gateways.statements import StatementError, fetch_statement, to_camt053, to_mt
+    from gateways.statements import StatementError, blocks_for_dates, fetch_statement, to_camt053, to_mt
 
     try:
         client = KeepAliveRpcClient(args.rpc)
+        days = [date.fromisoformat(d) if d else None for d in (args.from_date, args.to_date)]
     except ValueError as error:
         return _fail(str(error), code=2)
+    if (days[0] or days[1]) and (args.from_block or args.to_block is not None):
+        return _fail("give a period as --from/--to dates or as --from-block/--to-block, not both", code=2)
     try:
-        statement = fetch_statement(client, args.account, args.from_block, args.to_block)
-        if args.format == "camt053":
+        first, last = args.from_block, args.to_block
+        if days[0] or days[1]:
+            today = datetime_today()
+            first, last = blocks_for_dates(client, days[0] or date(1970, 1, 1), days[1] or today)
+        statement = fetch_statement(client, args.account, first, last)
+        if args.format in ("camt053", "camt.053"):
             output = to_camt053(statement)
         else:
             output = to_mt(statement, args.format[2:], args.bic, args.receiver_bic, args.sequence)
@@ -177,7 +192,9 @@ def add_commands(gateway: argparse._SubParsersAction) -> None:
     p = gateway.add_parser("statement", help="MT940/MT950/camt.053 statement of an account over a block range")
     _rpc(p)
     p.add_argument("--account", required=True, help="ledger account id (IBAN or GL id)")
-    p.add_argument("--format", required=True, choices=["mt940", "mt950", "camt053"])
+    p.add_argument("--format", required=True, choices=["mt940", "mt950", "camt053", "camt.053"])
+    p.add_argument("--from", dest="from_date", metavar="DATE", help="first day of the period (YYYY-MM-DD, UTC)")
+    p.add_argument("--to", dest="to_date", metavar="DATE", help="last day of the period (default: today)")
     p.add_argument("--from-block", type=int, default=0, help="first block of the period (default 0, genesis)")
     p.add_argument("--to-block", type=int, default=None, help="last block of the period (default: the head)")
     p.add_argument("--bic", default="QNXLXXXXXXX", help="BIC of the statement's sender (MT block 1)")

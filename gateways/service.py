@@ -129,7 +129,7 @@ class GatewayService:
 
     async def get_statement(self, request: web.Request) -> web.Response:
         query = request.query
-        kind = query.get("format", "camt053")
+        kind = query.get("format", "camt053").replace("camt.053", "camt053")
         if kind not in FORMATS:
             return _error(400, f"format must be one of {', '.join(FORMATS)}")
         try:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 
 from gateways.iso20022.generators import camt053_statement
 from gateways.swift.fin import FinMessage, generate
@@ -199,6 +199,39 @@ def fetch_statement(
     if last == head and statement.closing != int(account["balance"]):
         raise StatementError(f"closing balance {statement.closing} differs from the ledger's {account['balance']}")
     return statement
+
+
+def _timestamp(client: RpcClient, number: int) -> int:
+    header = _call(client, "eth_getBlockByNumber", hex(number), False)
+    if not isinstance(header, dict):
+        raise StatementError(f"block {number} is missing")
+    return int(header["timestamp"], 16)
+
+
+def _first_block_at(client: RpcClient, timestamp: int, head: int) -> int:
+    """The first block whose timestamp is >= `timestamp` (head + 1 if none): binary search, since
+    block timestamps never decrease."""
+    low, high = 0, head + 1
+    while low < high:
+        middle = (low + high) // 2
+        if _timestamp(client, middle) >= timestamp:
+            high = middle
+        else:
+            low = middle + 1
+    return low
+
+
+def blocks_for_dates(client: RpcClient, first_day: date, last_day: date) -> tuple[int, int]:
+    """The block range whose timestamps fall on first_day..last_day (UTC, inclusive)."""
+    if last_day < first_day:
+        raise StatementError(f"period {first_day}..{last_day} ends before it starts")
+    head = int(str(_call(client, "eth_blockNumber")), 16)
+    start = int(datetime.combine(first_day, time.min, UTC).timestamp())
+    end = int(datetime.combine(last_day + timedelta(days=1), time.min, UTC).timestamp())
+    first, after = _first_block_at(client, start, head), _first_block_at(client, end, head)
+    if first >= after:
+        raise StatementError(f"no block was made between {first_day} and {last_day} (UTC)")
+    return first, after - 1
 
 
 def _exponent(client: RpcClient, currency: str) -> int:

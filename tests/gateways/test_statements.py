@@ -5,6 +5,7 @@ pacs.002 status report (valid against the official XSD) that says booked, then d
 from __future__ import annotations
 
 import json
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from support.nodes import NodeProcess, run_cli
 from gateways.convert import convert
 from gateways.iso20022 import parse_bytes, validate_bytes
 from gateways.messages import parse, validate
-from gateways.statements import StatementError, fetch_statement
+from gateways.statements import StatementError, blocks_for_dates, fetch_statement
 
 SHARED = Path(__file__).resolve().parents[3] / "shared"
 SAMPLES = SHARED / "samples"
@@ -124,6 +125,29 @@ def test_statements_and_status_reports_match_the_ledger(running_node, tmp_path: 
             converted = parse_bytes(convert(data, "camt.053"), XSD_DIR)["message"]["statements"][0]
             closing_camt = next(b for b in converted["balances"] if b["type"] == "CLBD")
             assert closing_camt["amount"]["minor"] == _balance(node, ours)
+
+
+def test_statement_for_a_period_of_days(running_node) -> None:
+    node, listing = running_node
+    account = listing[1]["accounts"][0]["id"]
+    head = int(node.rpc.call("eth_blockNumber"), 16)
+    today = datetime.now(UTC).date()
+    first, last = blocks_for_dates(node.rpc, today - timedelta(days=1), today)
+    assert (first, last) == (0, head)  # the whole dev chain was made today (or yesterday, at midnight)
+    with pytest.raises(StatementError, match="no block"):
+        blocks_for_dates(node.rpc, date(2000, 1, 1), date(2000, 1, 2))
+    with pytest.raises(StatementError, match="ends before"):
+        blocks_for_dates(node.rpc, today, today - timedelta(days=1))
+    common = ["gateway", "statement", "--rpc", node.url, "--account", account]
+    done = run_cli(*common, "--format", "camt.053", "--from", str(today - timedelta(days=1)), "--to", str(today))
+    assert done.returncode == 0, done.stderr
+    [statement] = parse_bytes(done.stdout.encode(), XSD_DIR)["message"]["statements"]
+    closing = next(b for b in statement["balances"] if b["type"] == "CLBD")
+    assert closing["amount"]["minor"] == _balance(node, account)
+    both = run_cli(*common, "--format", "mt940", "--from", str(today), "--from-block", "1")
+    assert both.returncode == 2 and "not both" in both.stderr
+    bad = run_cli(*common, "--format", "mt940", "--from", "yesterday")
+    assert bad.returncode == 2 and "yesterday" in bad.stderr
 
 
 def test_statement_refuses_what_it_cannot_state(running_node) -> None:
