@@ -359,6 +359,7 @@ def _pain008(r: _Reader, body: etree._Element) -> Json:
 _PARSERS: dict[str, Callable[[_Reader, etree._Element], Json]] = {
     "pacs.008.001.08": _pacs008,
     "pacs.002.001.10": _pacs002,
+    "pacs.002.001.12": _pacs002,  # the same elements as .001.10 for everything read here
     "camt.053.001.08": _camt053,
     "pain.001.001.09": _pain001,
     "pain.008.001.08": _pain008,

@@ -23,8 +23,11 @@ from gateways.problems import Problem
 ENV_XSD_DIR = "QENEX_ISO20022_XSD_DIR"
 NAMESPACE_PREFIX = "urn:iso:std:iso:20022:tech:xsd:"
 SUPPORTED_TYPES: frozenset[str] = frozenset(
-    {"pacs.008.001.08", "pacs.002.001.10", "camt.053.001.08", "pain.001.001.09", "pain.008.001.08"}
+    {"pacs.008.001.08", "pacs.002.001.10", "pacs.002.001.12", "camt.053.001.08", "pain.001.001.09", "pain.008.001.08"}
 )
+# Schemas some packages ship only as reduced templates (a few elements of the official message):
+# validating against them would refuse real messages, so these come from a configured directory only.
+DIRECTORY_ONLY: frozenset[str] = frozenset({"pacs.002.001.12", "pacs.009.001.10"})
 
 # (package, folder inside it with "{t}" for the message type); first hit wins. sepaxml is listed
 # before pain001 for pain.* because its copies are byte-identical to the ISO 20022 published ones.
@@ -71,6 +74,8 @@ def configured_dir(schema_dir: Path | None) -> Path | None:
 
 def _package_xsd(message_type: str) -> Path | None:
     """An XSD for `message_type` inside an installed package, as a real file path (lxml needs one)."""
+    if message_type in DIRECTORY_ONLY:
+        return None
     for package, pattern in _PACKAGE_LOCATIONS:
         try:
             candidate = resources.files(package).joinpath(pattern.format(t=message_type))

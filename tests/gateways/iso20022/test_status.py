@@ -58,3 +58,19 @@ def test_version_names() -> None:
     assert parse_version("pacs.002.001.10") == "pacs.002.001.10"
     with pytest.raises(ValueError, match="10 / 12"):
         parse_version("11")
+
+
+def test_version_12_is_accepted_from_a_configured_schema_directory(xsd_dir, tmp_path) -> None:
+    """No official pacs.002.001.12 XSD is available here, and the one the pacs008 package ships is a
+    reduced template; so .001.12 is validated only against a directory the operator configures. The
+    stand-in made here is the official .001.10 schema under the .001.12 namespace (the elements the
+    report uses are the same in both), written to a temporary directory, never to the repository."""
+    report = pacs002_report([BOOKED, REFUSED], msg_id="QNX-1", version="pacs.002.001.12")
+    problems = validate_bytes(report)  # default sources: packages only
+    assert [p.rule for p in problems] == [problems[0].rule] and "QENEX_ISO20022_XSD_DIR" in problems[0].rule
+    schema = (xsd_dir / "pacs.002.001.10.xsd").read_text().replace("pacs.002.001.10", "pacs.002.001.12")
+    (tmp_path / "pacs.002.001.12.xsd").write_text(schema)
+    assert validate_bytes(report, tmp_path) == []
+    parsed = parse_bytes(report, tmp_path)
+    assert parsed["type"] == "pacs.002.001.12"
+    assert [t["status"] for t in parsed["message"]["transactions"]] == ["ACSC", "RJCT"]
