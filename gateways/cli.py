@@ -169,7 +169,13 @@ def _rpc(p: argparse.ArgumentParser) -> None:
 
 
 def _signer(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--from", dest="from_key", required=True, help="hex private key or keystore file")
+    p.add_argument(
+        "--from",
+        "--keystore",
+        dest="from_key",
+        required=True,
+        help="the gateway's key: keystore file or hex private key",
+    )
     p.add_argument("--password-file", help="keystore password file (else prompted)")
     p.add_argument("--accounts-map", help="JSON object mapping IBANs/BICs/account numbers to ledger account ids")
     p.add_argument(

@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from eth_account import Account
 from support.gateway_samples import pain008
 from support.nodes import NodeProcess, run_cli
 
@@ -81,8 +82,13 @@ def test_statements_and_status_reports_match_the_ledger(running_node, tmp_path: 
 
     # The same UETR with another amount is not a re-delivery but a conflict: refused, reported, exit 1.
     (tmp_path / "conflict.xml").write_bytes(files["pacs008.xml"].replace(b">65784.32<", b">65784.33<"))
+    # (Signed with the gateway's keystore file this time, as the command line has it.)
+    keystore, password = tmp_path / "gateway.json", tmp_path / "password"
+    keystore.write_text(json.dumps(Account.encrypt(key, "gateway password")))
+    password.write_text("gateway password\n")
     done = run_cli(
-        "gateway", "submit", str(tmp_path / "conflict.xml"), "--rpc", node.url, "--from", key,
+        "gateway", "submit", str(tmp_path / "conflict.xml"), "--rpc", node.url,
+        "--keystore", str(keystore), "--password-file", str(password),
         "--accounts-map", str(mapping), "--status-report", str(tmp_path / "pacs002-3.xml"), "--pacs002-version", "12",
     )  # fmt: skip
     assert done.returncode == 1 and "amount 6578432 (message: 6578433)" in done.stderr
