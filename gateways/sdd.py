@@ -167,11 +167,11 @@ def sdd_document_problems(document: etree._Element) -> list[Problem]:
     )
     problems += _scheme_problems(body)
     for pmt in _children(body, "PmtInf"):
-        for code in (_child(pmt, "PmtTpInf", "SvcLvl", "Cd"), _child(pmt, "ChrgBr")):
-            expected = "SEPA" if code is None or _local(code) == "Cd" else "SLEV"
-            if code is not None and _text(code) != expected:
-                rule = "EPC SDD: service level SEPA" if expected == "SEPA" else "EPC SDD: charge bearer SLEV"
-                problems.append(Problem(_path(code), rule, _text(code)))
+        service_level, charge_bearer = _child(pmt, "PmtTpInf", "SvcLvl", "Cd"), _child(pmt, "ChrgBr")
+        if service_level is not None and _text(service_level) != "SEPA":
+            problems.append(Problem(_path(service_level), "EPC SDD: service level SEPA", _text(service_level)))
+        if charge_bearer is not None and _text(charge_bearer) != "SLEV":
+            problems.append(Problem(_path(charge_bearer), "EPC SDD: charge bearer SLEV", _text(charge_bearer)))
         for tx in _children(pmt, "DrctDbtTxInf"):
             problems += _creditor_id_problems(pmt, tx)
             problems += _mandate_problems(pmt, tx)

@@ -51,6 +51,7 @@ def test_sample_with_fake_identifiers_is_refused_naming_each() -> None:
         (b"<Prtry>SEPA</Prtry>", b"<Prtry>SEPB</Prtry>", "EPC SDD: identification scheme SEPA"),
         (b'Ccy="EUR"', b'Ccy="CHF"', "EPC SDD: euro only"),
         (b"<ChrgBr>SLEV</ChrgBr>", b"<ChrgBr>SHAR</ChrgBr>", "EPC SDD: charge bearer SLEV"),
+        (b"<Cd>SEPA</Cd>", b"<Cd>NURG</Cd>", "EPC SDD: service level SEPA"),
     ],
 )
 def test_each_rule_names_its_path(old: bytes, new: bytes, rule: str) -> None:
