@@ -152,9 +152,10 @@ class Node:
         if self.chain.locate_transaction(signed.hash) is not None:
             raise TransactionRejected("already_known", f"transaction {signed.hash.hex()} is already in a block")
         self.mempool.check(signed, self.chain.ledger.nonce(sender))
-        if self.proposed is not None:
-            # Our proposal for the next block is out: its state is sealed, so this transaction waits
-            # unbooked and is booked (or dropped) over the committed block (_readmit_waiting).
+        if self.proposed is not None or self._next_block_full():
+            # Our proposal for the next block is out (its state is sealed), or the next block is
+            # full: this transaction waits unbooked and is booked (or dropped) when its turn comes
+            # (_readmit_waiting), so a flood costs one booking per transaction, not one per block.
             self.mempool.insert(signed)
             return signed
         # Book it into the next block as prepared so far: accounts, currency, funds, roles and
@@ -166,6 +167,10 @@ class Node:
         self.mempool.insert(signed)
         event(log, "tx_admitted", logging.DEBUG, tx=signed.hash.hex(), sender=sender, nonce=tx.nonce)
         return signed
+
+    def _next_block_full(self) -> bool:
+        building = self.building
+        return building is not None and len(building.transactions) >= self.genesis.block.max_transactions
 
     def _next_block(self) -> BlockBuilder:
         # An empty builder is made afresh, so the block's timestamp (which pending-transfer
@@ -286,6 +291,8 @@ class Node:
         builder = self._next_block()
         dropped = []
         for signed in waiting:
+            if len(builder.transactions) >= self.genesis.block.max_transactions:
+                break  # the rest waits for a later block
             try:
                 receipt = builder.try_add(signed)
             except InvalidBlockError as exc:
