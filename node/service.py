@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from node.p2p.driver import ConsensusDriver
 
 log = logging.getLogger("qenex.node")
+PARKED_MAX = 20_000  # gossiped transactions kept while this node catches up a block
 MAX_PROPOSAL_BYTES = 3 * 1024 * 1024  # a proposal travels in one transport frame (4 MiB) with its block
 
 
@@ -73,6 +74,7 @@ class Node:
         self.address = address_of_key(self.validator_key)
         self.on_admitted: Callable[[bytes], None] | None = None  # the consensus driver gossips
         self.consensus: ConsensusDriver | None = None  # set by node.runner
+        self.parked: dict[bytes, None] = {}  # gossiped transactions ahead of our nonces, in arrival order
         self.signatures = SignaturePool(default_workers() if config.verify_workers is None else config.verify_workers)
         self.stopping = asyncio.Event()
 
@@ -117,6 +119,8 @@ class Node:
             self._admit(raw)
         except TransactionRejected as rejected:
             self.metrics.rejected.labels(rejected.rule).inc()
+            if rejected.rule == "nonce_gap" and len(self.parked) < PARKED_MAX:
+                self.parked[raw] = None  # we lag a block behind the peer: retried after our next commit
             return False
         self.metrics.admitted.inc()
         self.metrics.mempool_size.set(len(self.mempool))
@@ -226,6 +230,10 @@ class Node:
         self.mempool.remove(included)
         if len(self.mempool):
             self._readmit_waiting()
+        if self.parked:
+            parked, self.parked = list(self.parked), {}
+            for raw in parked:  # in arrival order, so one sender's nonces come in sequence
+                self.admit_gossiped(raw)
         receipts = executed.outcome.receipts
         self._observe_block(block.header.number, executed.tx_hashes, receipts, time.perf_counter() - started)
         event(
