@@ -9,6 +9,8 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from node.explorer.routes import install as install_explorer
+from node.health import install as install_health
 from node.log import event
 from node.p2p.driver import ConsensusDriver
 from node.p2p.network import NodeNetwork, load_p2p_config
@@ -28,9 +30,9 @@ def build_app(node: Node) -> web.Application:
 
     app = web.Application(client_max_size=MAX_BODY_BYTES + 1024)
     app.router.add_post("/", server.http_handler)
-    app.router.add_get("/", server.http_handler)
+    install_explorer(app, node, rpc_get=server.http_handler)
     app.router.add_get("/metrics", metrics)
-    app.router.add_get("/health", lambda request: web.json_response({"status": "ok", "height": node.chain.height}))
+    install_health(app, node)
     return app
 
 

@@ -17,6 +17,7 @@ from ledger.store import account_leaf_key
 from ledger.tx import decode_transaction
 from node.block import Block
 from node.execution import TransactionRejected
+from node.explorer.rpc import ValidatorStatsMethod
 from node.rpc.errors import (
     INVALID_INPUT,
     LIMIT_EXCEEDED,
@@ -124,6 +125,7 @@ class RpcMethods:
             "qenex_getAccountProof": self.get_account_proof,
             "qenex_mempoolStatus": lambda p: {"pending": qty(len(self.node.mempool))},
             "qenex_consensusStatus": self.consensus_status,
+            "qenex_getValidatorStats": ValidatorStatsMethod(self.node),
         }
 
     # --- blocks --------------------------------------------------------------------------------
