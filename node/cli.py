@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+from node.config_cli import add_config_command
 from node.rpc.client import DEFAULT_RPC_URL
 
 DEFAULT_KEYSTORE = Path(os.environ.get("QENEX_KEYSTORE", Path.home() / ".qenex" / "keystore"))
@@ -126,23 +127,20 @@ def print_dev_accounts(listing: list[dict]) -> None:
 
 
 def cmd_node_run(args: argparse.Namespace) -> int:
+    from node.config import ConfigError, load_settings
     from node.log import setup_logging
-    from node.service import NodeConfig
-
-    setup_logging(args.log_level)
-
-    from node.p2p.network import NodeConfigError, load_p2p_config
+    from node.p2p.network import NodeConfigError
 
     def ready(node: object, url: str) -> None:
         print(f"JSON-RPC: {url}", flush=True)
 
+    flags = {"rpc.host": args.rpc_host, "rpc.port": args.rpc_port, "log.level": args.log_level}
     try:
-        p2p = load_p2p_config(Path(args.home))
-    except NodeConfigError as exc:
+        settings = load_settings(Path(args.home), flags)  # node.toml < QENEX_* env < flags (docs/operations.md)
+    except (ConfigError, NodeConfigError) as exc:
         return fail(str(exc))
-    host = args.rpc_host or (p2p.rpc_host if p2p and p2p.rpc_host else "127.0.0.1")
-    port = args.rpc_port if args.rpc_port is not None else (p2p.rpc_port if p2p and p2p.rpc_port is not None else 8545)
-    return _run_node(NodeConfig(Path(args.home), host, port), ready)
+    setup_logging(settings["log.level"], settings["log.modules"], settings["log.format"])
+    return _run_node(settings.node_config(Path(args.home)), ready)
 
 
 def _run_node(config: object, ready: object) -> int:
@@ -532,8 +530,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--rpc-port", type=int, default=None, help="JSON-RPC port (default: node.json's, else 8545; 0 picks a free one)"
     )
-    p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    p.add_argument("--log-level", default=None, choices=["debug", "info", "warning", "error"],
+                   help="level of every module (default: node.toml's [log] level, else info)")  # fmt: skip
     p.set_defaults(func=cmd_node_run)
+    add_config_command(node)
 
     p = commands.add_parser("devnet", help="run a local dev chain with funded accounts and demo payments")
     p.add_argument("--home", default=".devnet", help="devnet home (default ./.devnet; created if missing)")

@@ -11,7 +11,7 @@ from aiohttp import web
 
 from node.explorer.routes import install as install_explorer
 from node.health import install as install_health
-from node.log import event
+from node.log import event, register_secret
 from node.p2p.driver import ConsensusDriver
 from node.p2p.network import NodeNetwork, load_p2p_config
 from node.rpc.methods import RpcMethods
@@ -39,6 +39,7 @@ def build_app(node: Node) -> web.Application:
 async def serve(config: NodeConfig, on_ready: Callable[[Node, str], Awaitable[None] | None] | None = None) -> None:
     """Start the node, call `on_ready(node, rpc_url)`, and run until a stop signal."""
     node = Node(config)
+    register_secret(node.validator_key.hex())  # masked in every log line, whatever logs it
     p2p = load_p2p_config(config.home)
     network = None if p2p is None else NodeNetwork(node.genesis, config.home, node.address, p2p, node.metrics)
     driver = ConsensusDriver(node, network)
