@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+from genesis.consortium_cli import add_consortium_commands
 from node.config_cli import add_config_command
 from node.rpc.client import DEFAULT_RPC_URL
 
@@ -517,6 +518,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--block-interval-ms", type=int, default=1000, help="block interval (default 1000)")
     p.add_argument("--force", action="store_true", help="overwrite an existing genesis")
     p.set_defaults(func=cmd_genesis_init)
+    add_consortium_commands(genesis)
     p = genesis.add_parser("validate", help="check a genesis file and say what is wrong")
     p.add_argument("file")
     p.set_defaults(func=cmd_genesis_validate)
