@@ -198,10 +198,15 @@ class Node:
         self.proposed = self.chain.seal(transactions, outcome, timestamp, address_bytes(self.address))
         return self.proposed
 
+    def unknown_transactions(self, block: Block) -> list[bytes]:
+        """The block's raw transactions not in our mempool: only their senders must be recovered
+        (gossip has usually brought the rest, with senders, before the proposal)."""
+        return [raw for raw in block.transactions if keccak(raw) not in self.mempool]
+
     def execute_proposal(self, block: Block) -> ExecutedBlock:
         """valid(v) of the consensus algorithm: re-execute a block over our head; raise if invalid."""
         try:
-            transactions = [self.decode_signed(raw) for raw in block.transactions]
+            transactions = [self.mempool.get(keccak(raw)) or self.decode_signed(raw) for raw in block.transactions]
         except TransactionRejected as rejected:
             raise InvalidBlockError("transactions", rejected.message) from None
         return self.chain.execute_proposal(block, transactions)

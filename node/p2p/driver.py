@@ -93,6 +93,7 @@ class ConsensusDriver:
         self.height_started = time.monotonic()
         self.evidence: list[Evidence] = []
         self._progress: tuple[int, int, int] | None = None
+        self._stuck_ticks = 0
         self._begin_timer: asyncio.TimerHandle | None = None
         self._dropped_seen: dict[str, int] = {}
         self.state = self._initial_state()
@@ -314,7 +315,8 @@ class ConsensusDriver:
             await self._import(peer, message.blocks)
         elif isinstance(message, wire.ProposalMessage):
             self.node.metrics.consensus_in.labels("proposal").inc()
-            await self.node.signatures.recover(list(message.block.transactions))
+            if message.block.hash not in self.executed:  # a re-sent proposal needs no recovery again
+                await self.node.signatures.recover(self.node.unknown_transactions(message.block))
             self._deliver(message)
         else:
             self.node.metrics.consensus_in.labels(STEP_NAMES[message.vote.kind]).inc()
@@ -350,8 +352,13 @@ class ConsensusDriver:
         while not stopping.is_set():
             await asyncio.sleep(GOSSIP_INTERVAL_S)
             progress = (self.state.height, self.state.round, int(self.state.step))
-            if progress == self._progress and self.state.round_started and self.network is not None:
-                for message in sm.own_messages(self.state):  # stuck: peers may have missed what we sent
+            stuck = progress == self._progress
+            self._stuck_ticks = self._stuck_ticks + 1 if stuck else 0
+            if stuck and self.state.round_started and self.network is not None:
+                for message in sm.own_messages(self.state):  # peers may have missed what we sent
+                    # votes are small: every tick; a proposal carries its block: every 4th tick
+                    if isinstance(message.message, Proposal) and self._stuck_ticks % 4 != 1:
+                        continue
                     self._broadcast(message)
                 for vote in sm.proof_of_lock(self.state):
                     self.network.broadcast_consensus(wire.encode(wire.VoteMessage(vote)))
@@ -399,7 +406,7 @@ class ConsensusDriver:
         for block in blocks:
             if block.header.number != self.node.chain.height + 1:
                 continue
-            await self.node.signatures.recover(list(block.transactions))
+            await self.node.signatures.recover(self.node.unknown_transactions(block))
             if block.header.number != self.node.chain.height + 1:
                 continue  # consensus decided it while we waited
             try:
@@ -420,12 +427,16 @@ class ConsensusDriver:
 
 
 def timeouts_for(interval_ms: int) -> sm.Timeouts:
-    """Round timeouts scaled to the block interval (linear in the round, never exponential)."""
-    base = max(200, min(interval_ms, 3000))
+    """Round timeouts scaled to the block interval, linear in the round (never exponential).
+
+    A proposal must be received, its signatures recovered and its block executed before the
+    propose timeout, so that timeout is generous (at least a second, as CometBFT's 3 s default
+    is for its larger networks); a dead proposer costs one propose timeout per height it owns."""
+    base = max(500, min(interval_ms, 3000))
     return sm.Timeouts(
-        propose_ms=base, propose_delta_ms=base // 2,
-        prevote_ms=base // 2, prevote_delta_ms=base // 4,
-        precommit_ms=base // 2, precommit_delta_ms=base // 4,
+        propose_ms=2 * base, propose_delta_ms=base,
+        prevote_ms=base, prevote_delta_ms=base // 2,
+        precommit_ms=base, precommit_delta_ms=base // 2,
     )  # fmt: skip
 
 
