@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from node.explorer.routes import install as install_explorer
+from node.graphql_api.routes import install as install_graphql
 from node.health import install as install_health
 from node.log import event, register_secret
 from node.p2p.driver import ConsensusDriver
@@ -33,6 +34,7 @@ def build_app(node: Node) -> web.Application:
     install_explorer(app, node, rpc_get=server.http_handler)
     app.router.add_get("/metrics", metrics)
     install_health(app, node)
+    install_graphql(app, node, RpcMethods(node).table())
     return app
 
 
