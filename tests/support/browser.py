@@ -62,8 +62,8 @@ def ensure_playwright() -> Path:
 
 def run_browser_script(script: Path, arguments: dict, timeout: float = 120) -> dict:
     """Run a Node.js Playwright script with `arguments` (JSON in argv); its last stdout line is JSON."""
-    modules = ensure_playwright()
     chromium = ensure_chromium()
+    modules = ensure_playwright()
     result = subprocess.run(
         ["node", str(script), json.dumps({**arguments, "executable": str(chromium)})],
         capture_output=True,

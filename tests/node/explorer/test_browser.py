@@ -13,6 +13,7 @@ PNG = b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1500)  # a fresh CI machine first installs Chromium (apt) and playwright-core (npm)
 def test_a_transfer_made_through_rpc_appears_live_and_in_every_view(running_node, tmp_path):
     node, listing = running_node
     raw = signed_transfer(listing, payer=0, payee=1, amount=123_456, nonce=0, transfer_id=70_001)
