@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ledger.apply import BookingContext, TransferRejected, apply_transfers, expire_pending
 from ledger.authz import RoleGrant, authorize_debit
@@ -22,6 +23,10 @@ from ledger.journal import JournalEntry, Posting
 from ledger.state import Overlay
 from ledger.store import LedgerStore
 from ledger.tx import LedgerTransaction
+from node.governance import ActionContext, ActionRejected, apply_action
+
+if TYPE_CHECKING:
+    from genesis.schema import Genesis
 from node.block import Receipt
 
 
@@ -48,6 +53,7 @@ class ChainRules:
     exponents: dict[str, int]
     roles: tuple[RoleGrant, ...]
     expiries_max: int = 10_000
+    genesis: Genesis | None = None  # chain actions (node.governance) read the registered nodes
 
 
 @dataclass
@@ -141,6 +147,16 @@ def apply_transaction(overlay: Overlay, signed: SignedTransaction, rules: ChainR
     """Book one transaction's transfers into `overlay`, all or none; the receipt says which."""
     sender_bytes = bytes.fromhex(signed.sender[2:])
     scratch = overlay.child()
+    if signed.tx.action is not None:
+        if rules.genesis is None:
+            return Receipt(signed.hash, sender_bytes, 0, "unknown_action", "this chain takes no actions")
+        try:
+            apply_action(signed.tx.action, ActionContext(scratch, rules.genesis, ctx.block_number, signed.hash,
+                                                         signed.sender))  # fmt: skip
+        except ActionRejected as rejected:
+            return Receipt(signed.hash, sender_bytes, 0, rejected.rule, rejected.message)
+        scratch.merge_into_parent()
+        return Receipt(signed.hash, sender_bytes, 1)
     try:
         authorize_transaction(scratch, signed, rules.roles)
         postings = apply_transfers(scratch, signed.tx.transfers, ctx)

@@ -91,7 +91,8 @@ class Readiness:
         peers = driver.peer_count() if driver is not None else 0
         is_validator = bool(driver.is_validator) if driver is not None else True
         has_peers = driver is not None and driver.network is not None
-        needed = peers_needed([v.power for v in node.genesis.validators], is_validator, has_peers)
+        powers = list(node.chain.validators_at(head + 1).powers.values())  # the set deciding the next block
+        needed = peers_needed(powers, is_validator, has_peers)
         stalled = self.stalled_seconds()
         return {
             "synced": Check(

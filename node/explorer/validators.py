@@ -47,7 +47,8 @@ class SignerIndex:
         if cached is not None:
             return cached
         block = self.chain.block(number)
-        found = frozenset(s.lower() for s in commit_signers(block.hash, block.commit, self.chain.validators))
+        deciding = self.chain.validators_at(number)  # the set changes on chain (node/governance.py)
+        found = frozenset(s.lower() for s in commit_signers(block.hash, block.commit, deciding))
         self._signers[number] = found
         while len(self._signers) > _CACHE_BLOCKS:
             self._signers.popitem(last=False)
@@ -62,18 +63,25 @@ class SignerIndex:
         numbers = range(first, last + 1)
         signed_by = {n: self.signers(n) for n in numbers}
         proposers = {n: "0x" + self.chain.header(n).proposer.hex() for n in numbers}
+        members = {n: self.chain.validators_at(n).powers for n in numbers}  # lower-case address -> power
+        current = self.chain.validators_at(last + 1).powers
+        genesis = self.chain.genesis
+        names = {node.address.lower(): (node.name, node.address) for node in (*genesis.validators, *genesis.full_nodes)}
+        # today's validators first, then those that left during the window
+        addresses = list(current) + [a for n in numbers for a in members[n] if a not in current]
         result = []
-        for validator in self.chain.genesis.validators:
-            address = validator.address.lower()
-            signed = [n for n in numbers if address in signed_by[n]]
+        for address in dict.fromkeys(addresses):
+            name, spelled = names.get(address, (address, address))
+            duty = [n for n in numbers if address in members[n]]  # blocks it was a validator for
+            signed = [n for n in duty if address in signed_by[n]]
             result.append(
                 ValidatorStats(
-                    name=validator.name,
-                    address=validator.address,
-                    power=validator.power,
+                    name=name,
+                    address=spelled,
+                    power=current.get(address, 0),
                     last_signed_height=signed[-1] if signed else self._last_signed_before(address, first),
                     signed_blocks=len(signed),
-                    missed_blocks=len(numbers) - len(signed),
+                    missed_blocks=len(duty) - len(signed),
                     proposed_blocks=sum(1 for n in numbers if proposers[n] == address),
                 )
             )
