@@ -84,7 +84,8 @@ def test_two_of_four_validators_down_makes_the_others_unready_and_shows_missed_b
         network.wait_receipts(network.send(6, via=[0, 1, 2]), 0)
         stats = network.rpc(0).call("qenex_getValidatorStats", 100)["validators"]
         down = next(v for v in stats if v["address"].lower() == network.address(3))
-        assert int(down["lastSignedHeight"], 16) <= killed_at
+        # a commit holds the first quorum of precommits, so a slow validator may never appear in one
+        assert down["lastSignedHeight"] is None or int(down["lastSignedHeight"], 16) <= killed_at
         assert down["missedBlocks"] >= network.height(0) - killed_at > 0
         assert down["uptime"] != "100.00"
         status, body = eventually(ready, lambda status, body: status == 200)

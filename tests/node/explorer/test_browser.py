@@ -36,6 +36,7 @@ def test_a_transfer_made_through_rpc_appears_live_and_in_every_view(running_node
     receipt = wait_receipt(node.rpc, shown["transactionHash"])
     block_number = int(receipt["blockNumber"], 16)
 
+    print(f"transfer listed on the page {shown['appearedAfterMs']} ms after eth_sendRawTransaction")
     assert shown["pageErrors"] == []
     assert shown["title"] == "QENEX explorer"
     assert shown["live"] == "live"
