@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from node.p2p.driver import ConsensusDriver
 
 log = logging.getLogger("qenex.node")
+PARKED_MAX = 20_000  # gossiped transactions kept while this node catches up a block
 MAX_PROPOSAL_BYTES = 3 * 1024 * 1024  # a proposal travels in one transport frame (4 MiB) with its block
 
 
@@ -73,6 +74,7 @@ class Node:
         self.address = address_of_key(self.validator_key)
         self.on_admitted: Callable[[bytes], None] | None = None  # the consensus driver gossips
         self.consensus: ConsensusDriver | None = None  # set by node.runner
+        self.parked: dict[bytes, None] = {}  # gossiped transactions ahead of our nonces, in arrival order
         self.signatures = SignaturePool(default_workers() if config.verify_workers is None else config.verify_workers)
         self.stopping = asyncio.Event()
 
@@ -117,6 +119,8 @@ class Node:
             self._admit(raw)
         except TransactionRejected as rejected:
             self.metrics.rejected.labels(rejected.rule).inc()
+            if rejected.rule == "nonce_gap" and len(self.parked) < PARKED_MAX:
+                self.parked[raw] = None  # we lag a block behind the peer: retried after our next commit
             return False
         self.metrics.admitted.inc()
         self.metrics.mempool_size.set(len(self.mempool))
@@ -152,9 +156,10 @@ class Node:
         if self.chain.locate_transaction(signed.hash) is not None:
             raise TransactionRejected("already_known", f"transaction {signed.hash.hex()} is already in a block")
         self.mempool.check(signed, self.chain.ledger.nonce(sender))
-        if self.proposed is not None:
-            # Our proposal for the next block is out: its state is sealed, so this transaction waits
-            # unbooked and is booked (or dropped) over the committed block (_readmit_waiting).
+        if self.proposed is not None or self._next_block_full():
+            # Our proposal for the next block is out (its state is sealed), or the next block is
+            # full: this transaction waits unbooked and is booked (or dropped) when its turn comes
+            # (_readmit_waiting), so a flood costs one booking per transaction, not one per block.
             self.mempool.insert(signed)
             return signed
         # Book it into the next block as prepared so far: accounts, currency, funds, roles and
@@ -166,6 +171,10 @@ class Node:
         self.mempool.insert(signed)
         event(log, "tx_admitted", logging.DEBUG, tx=signed.hash.hex(), sender=sender, nonce=tx.nonce)
         return signed
+
+    def _next_block_full(self) -> bool:
+        building = self.building
+        return building is not None and len(building.transactions) >= self.genesis.block.max_transactions
 
     def _next_block(self) -> BlockBuilder:
         # An empty builder is made afresh, so the block's timestamp (which pending-transfer
@@ -221,6 +230,10 @@ class Node:
         self.mempool.remove(included)
         if len(self.mempool):
             self._readmit_waiting()
+        if self.parked:
+            parked, self.parked = list(self.parked), {}
+            for raw in parked:  # in arrival order, so one sender's nonces come in sequence
+                self.admit_gossiped(raw)
         receipts = executed.outcome.receipts
         self._observe_block(block.header.number, executed.tx_hashes, receipts, time.perf_counter() - started)
         event(
@@ -286,6 +299,8 @@ class Node:
         builder = self._next_block()
         dropped = []
         for signed in waiting:
+            if len(builder.transactions) >= self.genesis.block.max_transactions:
+                break  # the rest waits for a later block
             try:
                 receipt = builder.try_add(signed)
             except InvalidBlockError as exc:
