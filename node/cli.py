@@ -11,6 +11,10 @@ import sys
 import time
 from pathlib import Path
 
+from genesis.consortium_cli import add_consortium_commands
+from kernel.selector import CHOICES as CACHE_CHOICES
+from node.cache_cli import register as register_cache_commands
+from node.config_cli import add_config_command
 from node.rpc.client import DEFAULT_RPC_URL
 
 DEFAULT_KEYSTORE = Path(os.environ.get("QENEX_KEYSTORE", Path.home() / ".qenex" / "keystore"))
@@ -126,23 +130,25 @@ def print_dev_accounts(listing: list[dict]) -> None:
 
 
 def cmd_node_run(args: argparse.Namespace) -> int:
+    from node.cache_cli import record_rpc_url
+    from node.config import ConfigError, load_settings
     from node.log import setup_logging
-    from node.service import NodeConfig
-
-    setup_logging(args.log_level)
-
-    from node.p2p.network import NodeConfigError, load_p2p_config
+    from node.p2p.network import NodeConfigError
 
     def ready(node: object, url: str) -> None:
+        record_rpc_url(Path(args.home), url)
         print(f"JSON-RPC: {url}", flush=True)
 
+    flags = {
+        "rpc.host": args.rpc_host, "rpc.port": args.rpc_port, "log.level": args.log_level,
+        "cache.backend": args.cache, "rpc.workers": args.rpc_workers,
+    }  # fmt: skip
     try:
-        p2p = load_p2p_config(Path(args.home))
-    except NodeConfigError as exc:
+        settings = load_settings(Path(args.home), flags)  # node.toml < QENEX_* env < flags (docs/operations.md)
+    except (ConfigError, NodeConfigError) as exc:
         return fail(str(exc))
-    host = args.rpc_host or (p2p.rpc_host if p2p and p2p.rpc_host else "127.0.0.1")
-    port = args.rpc_port if args.rpc_port is not None else (p2p.rpc_port if p2p and p2p.rpc_port is not None else 8545)
-    return _run_node(NodeConfig(Path(args.home), host, port), ready)
+    setup_logging(settings["log.level"], settings["log.modules"], settings["log.format"])
+    return _run_node(settings.node_config(Path(args.home)), ready)
 
 
 def _run_node(config: object, ready: object) -> int:
@@ -433,6 +439,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--block-interval-ms", type=int, default=1000, help="block interval (default 1000)")
     p.add_argument("--force", action="store_true", help="overwrite an existing genesis")
     p.set_defaults(func=cmd_genesis_init)
+    add_consortium_commands(genesis)
     p = genesis.add_parser("validate", help="check a genesis file and say what is wrong")
     p.add_argument("file")
     p.set_defaults(func=cmd_genesis_validate)
@@ -446,8 +453,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--rpc-port", type=int, default=None, help="JSON-RPC port (default: node.json's, else 8545; 0 picks a free one)"
     )
-    p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    p.add_argument("--log-level", default=None, choices=["debug", "info", "warning", "error"],
+                   help="level of every module (default: node.toml's [log] level, else info)")  # fmt: skip
+    p.add_argument("--cache", default=None, choices=CACHE_CHOICES, help="balance-cache backend (default: auto)")
+    p.add_argument(
+        "--rpc-workers", type=int, default=None, help="read-only JSON-RPC worker processes (default: 0)"
+    )
     p.set_defaults(func=cmd_node_run)
+    add_config_command(node)
 
     p = commands.add_parser("devnet", help="run a local dev chain with funded accounts and demo payments")
     p.add_argument("--home", default=".devnet", help="devnet home (default ./.devnet; created if missing)")
@@ -528,6 +541,9 @@ def build_parser() -> argparse.ArgumentParser:
     from bench.gateway_cli import add_command as add_gateway_bench
 
     add_gateway_bench(bench)  # qenex bench gateway: bench/gateway_cli.py
+    from bench.cache_bench import register as register_cache_bench
+
+    register_cache_bench(bench)
 
     gateway = commands.add_parser("gateway", help="check and read SWIFT MT / ISO 20022 messages").add_subparsers(
         dest="subcommand", required=True, metavar="SUBCOMMAND"
@@ -543,6 +559,7 @@ def build_parser() -> argparse.ArgumentParser:
     from gateways.cli import add_commands as add_gateway_commands
 
     add_gateway_commands(gateway)  # submit, statement, convert, serve: gateways/cli.py
+    register_cache_commands(commands)
     return parser
 
 

@@ -22,6 +22,7 @@ from genesis.schema import Genesis, load_genesis
 from ledger.codec import address_bytes
 from ledger.hashing import keccak
 from ledger.tx import InvalidSignatureError, TransactionDecodeError, address_of_key, decode_transaction
+from node.balance_cache import LedgerBalanceCache
 from node.block import Block
 from node.chain import Chain, ExecutedBlock
 from node.execution import BlockBuilder, InvalidBlockError, SignedTransaction, TransactionRejected, execute_block
@@ -45,6 +46,8 @@ class NodeConfig:
     rpc_port: int = 8545
     mempool_max: int = 50_000
     verify_workers: int | None = None  # signature-recovery processes; None: one per spare core
+    cache: str = "auto"  # balance-cache backend: auto, kernel, shm, memory (kernel/selector.py)
+    rpc_workers: int = 0  # read-only JSON-RPC worker processes (node/rpc_workers.py)
 
 
 def read_validator_key(home: Path) -> bytes:
@@ -68,6 +71,9 @@ class Node:
         self.mempool = Mempool(config.mempool_max)
         self.metrics = NodeMetrics()
         self.metrics.height.set(self.chain.height)
+        self.balances = LedgerBalanceCache.open(
+            config.home, config.cache, self.chain.ledger, self.chain.height, self.metrics.registry
+        )
         self._last_block_at: float | None = None
         self.building: BlockBuilder | None = None  # the next block, prepared as transactions arrive
         self.proposed: ExecutedBlock | None = None  # our sealed proposal for the next height, if any
@@ -79,6 +85,7 @@ class Node:
         self.stopping = asyncio.Event()
 
     def close(self) -> None:
+        self.balances.close()
         self.signatures.close()
         self.chain.close()
 
@@ -162,6 +169,8 @@ class Node:
             # (_readmit_waiting), so a flood costs one booking per transaction, not one per block.
             self.mempool.insert(signed)
             return signed
+        if refusal := self.balances.refusal(sender, tx.transfers, self._next_block().outcome.overlay.accounts):
+            raise TransactionRejected(*refusal)
         # Book it into the next block as prepared so far: accounts, currency, funds, roles and
         # booked transfer ids are checked against the state after the transactions admitted
         # before it, and the block will not book it a second time.
@@ -224,6 +233,7 @@ class Node:
         """Store a decided block with its certificate; then the mempool and builder follow it."""
         started = time.perf_counter()
         block = self.chain.commit_executed(executed, commit)
+        self.balances.block_committed(block.header.number)
         self.proposed = None
         self.building = None
         included = [t for t in (self.mempool.get(h) for h in executed.tx_hashes) if t is not None]
@@ -264,6 +274,7 @@ class Node:
             # afresh, then prepare the next block from what is left.
             block, receipts = self.chain.produce_block(batch, self.validator_key)
         self.mempool.remove(batch)
+        self.balances.block_committed(block.header.number)
         if len(self.mempool):
             self._readmit_waiting()
         self._observe_block(block.header.number, batch, receipts, time.perf_counter() - started)
