@@ -12,6 +12,8 @@ import time
 from pathlib import Path
 
 from node.rpc.client import DEFAULT_RPC_URL
+from node.screening.cli import add_screening_options
+from node.screening.cli import register as register_fraud
 
 DEFAULT_KEYSTORE = Path(os.environ.get("QENEX_KEYSTORE", Path.home() / ".qenex" / "keystore"))
 
@@ -95,7 +97,12 @@ def cmd_genesis_init(args: argparse.Namespace) -> int:
         )
     try:
         listing = init_dev_home(Path(args.home), args.accounts, args.chain_id, args.force, args.block_interval_ms)
-    except FileExistsError as exc:
+        if args.screening_model:
+            from genesis.builder import enable_screening
+
+            digest = enable_screening(Path(args.home), Path(args.screening_model), args.hold_expiry_seconds)
+            print(f"fraud screening on: model {digest}, compliance key in {Path(args.home) / 'compliance.key'}")
+    except (FileExistsError, FileNotFoundError) as exc:
         return fail(str(exc))
     print(f"wrote {Path(args.home) / 'genesis.json'} (chain id {args.chain_id}) and {len(listing)} dev keys:")
     print_dev_accounts(listing)
@@ -162,6 +169,10 @@ def cmd_devnet(args: argparse.Namespace) -> int:
         shutil.rmtree(home)
     if not (home / GENESIS_FILE).exists():
         init_dev_home(home, args.accounts, block_interval_ms=args.block_interval_ms)
+        if args.screening_model:
+            from genesis.builder import enable_screening
+
+            enable_screening(home, Path(args.screening_model), args.hold_expiry_seconds)
     setup_logging(args.log_level)
     listing = json.loads((home / DEV_ACCOUNTS_FILE).read_text())
     background: set[asyncio.Task] = set()  # keeps the demo tasks referenced while they run
@@ -450,6 +461,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chain-id", type=int, default=1337, help="chain id (default 1337)")
     p.add_argument("--block-interval-ms", type=int, default=1000, help="block interval (default 1000)")
     p.add_argument("--force", action="store_true", help="overwrite an existing genesis")
+    add_screening_options(p)
     p.set_defaults(func=cmd_genesis_init)
     p = genesis.add_parser("validate", help="check a genesis file and say what is wrong")
     p.add_argument("file")
@@ -474,6 +486,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rpc-port", type=int, default=8545)
     p.add_argument("--no-traffic", action="store_true", help="do not send demo payments between dev accounts")
     p.add_argument("--traffic-interval", type=float, default=2.0, help="seconds between demo payments")
+    add_screening_options(p)
     p.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
     p.set_defaults(func=cmd_devnet)
 
@@ -553,6 +566,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--wait", action="store_true", help="wait for the receipts and print them")
     p.add_argument("--wait-timeout", type=float, default=60.0, dest="timeout", help="seconds to wait (default 60)")
     p.set_defaults(func=cmd_gateway_submit)
+    register_fraud(commands)
     return parser
 
 

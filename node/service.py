@@ -23,6 +23,7 @@ from node.execution import BlockBuilder, InvalidBlockError, SignedTransaction, T
 from node.log import event
 from node.mempool import Mempool
 from node.metrics import NodeMetrics
+from node.screening.screener import install_screening
 from node.sigpool import SignaturePool, default_workers
 
 log = logging.getLogger("qenex.node")
@@ -55,6 +56,7 @@ class Node:
         self.genesis: Genesis = load_genesis(config.home / GENESIS_FILE)
         self.validator_key = read_validator_key(config.home)
         self.chain = Chain(config.home / "data", self.genesis)
+        self.screening = install_screening(self.genesis, config.home, self.chain)  # None: genesis pins no model
         self.mempool = Mempool(config.mempool_max)
         self.metrics = NodeMetrics()
         self.metrics.height.set(self.chain.height)
@@ -81,6 +83,8 @@ class Node:
                     except ValueError:
                         continue
         await self.signatures.recover(raws)
+        if self.screening is not None:
+            self.screening.prescore(raws, self._next_block().timestamp)  # one model call for the batch
 
     # --- admission ---------------------------------------------------------------------------
 
@@ -154,7 +158,10 @@ class Node:
         else:
             # More waiting than one block holds (or an empty block): execute the block's share
             # afresh, then prepare the next block from what is left.
-            block, receipts = self.chain.produce_block(batch, self.validator_key)
+            # (At the builder's timestamp: screening verdicts were given for that block time.)
+            block, receipts = self.chain.produce_block(batch, self.validator_key, building and building.timestamp)
+        if self.screening is not None:
+            self.screening.block_committed(block, receipts)
         self.mempool.remove(batch)
         if len(self.mempool):
             self._readmit_waiting()

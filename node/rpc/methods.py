@@ -35,6 +35,7 @@ from node.rpc.serialize import (
     serialize_stored_transfer,
     serialize_transaction,
 )
+from node.screening.rpc import methods as screening_methods
 
 if TYPE_CHECKING:
     from node.service import Node
@@ -123,6 +124,7 @@ class RpcMethods:
             "qenex_getChainInfo": self.get_chain_info,
             "qenex_getAccountProof": self.get_account_proof,
             "qenex_mempoolStatus": lambda p: {"pending": qty(len(self.node.mempool))},
+            **screening_methods(self.node),
         }
 
     # --- blocks --------------------------------------------------------------------------------
