@@ -26,7 +26,7 @@ import coincurve
 import numpy as np
 
 from node.screening.features import FeatureState, Payment
-from node.screening.model import load_model
+from node.screening.model import load_model, single_threaded_inference
 
 DEFAULT_BLOCK_SIZES = (1, 10, 100, 250, 1000, 10000)
 
@@ -59,6 +59,7 @@ def _payments(rng: random.Random, accounts: int, count: int) -> list[Payment]:
 
 def run(model_dir: Path, block_sizes: tuple[int, ...], repeats: int, accounts: int, warm_days: int, seed: int) -> dict:
     model = load_model(model_dir)
+    single_threaded_inference()  # as the node scores
     anchor_us = recovery_us()
     rng = random.Random(seed)
     state = FeatureState()

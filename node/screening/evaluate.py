@@ -17,7 +17,7 @@ import numpy as np
 from node.screening import metrics
 from node.screening.data import load_handbook, load_ulb
 from node.screening.features import DAY, FeatureConfig, FeatureState, Payment
-from node.screening.model import PPM, ModelError, ScreeningModel, load_model
+from node.screening.model import PPM, ModelError, ScreeningModel, load_model, single_threaded_inference
 from node.screening.replay import replay
 from node.screening.training import ulb_weights
 
@@ -70,6 +70,7 @@ def evaluate(
     on_block: Callable[[int], None] | None = None,
 ) -> dict:
     model = load_model(Path(model_dir))
+    single_threaded_inference()  # measure latency as the node scores
     expected = "chain" if data_format == "handbook" else "ulb"
     if model.feature_set != expected:
         raise ModelError(

@@ -25,6 +25,7 @@ import numpy as np
 import skops.io
 from sklearn.ensemble import IsolationForest, RandomForestClassifier
 from sklearn.ensemble._iforest import _average_path_length
+from threadpoolctl import threadpool_limits
 
 MODEL_FILE = "model.skops"
 MANIFEST_FILE = "manifest.json"
@@ -180,6 +181,15 @@ def save_model(out_dir: Path, parts: dict, manifest: dict) -> str:
     manifest = {**manifest, "format_version": FORMAT_VERSION, "artifact_sha256": sha256_file(out_dir / MODEL_FILE)}
     (out_dir / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return model_hash(out_dir)
+
+
+def single_threaded_inference() -> None:
+    """Score on one OpenMP thread in this process (HistGradientBoosting predicts with OpenMP).
+
+    A block's scoring is small work; OpenMP's thread hand-offs cost more than they save and, on a
+    busy machine, stall for milliseconds. Called by the node and by `qenex fraud eval|bench`.
+    """
+    threadpool_limits(limits=1, user_api="openmp")
 
 
 def load_model(model_dir: Path, expected_sha256: str | None = None) -> ScreeningModel:

@@ -29,7 +29,7 @@ from node.block import Block, Receipt, ScreeningRecord
 from node.execution import SignedTransaction
 from node.log import event
 from node.screening.features import FeatureConfig, FeatureState, Payment
-from node.screening.model import ModelError, ScreeningModel, Verdict, load_model
+from node.screening.model import ModelError, ScreeningModel, Verdict, load_model, single_threaded_inference
 from node.screening.review import HeldTransaction, ReviewQueue
 
 log = logging.getLogger("qenex.screening")
@@ -84,6 +84,7 @@ class Screener:
             ) from None
         if model.feature_set != "chain":
             raise ScreeningConfigError(f"{model_dir}: feature set {model.feature_set!r} cannot screen ledger payments")
+        single_threaded_inference()
         screener = cls(model, params, genesis, home)
         screener.catch_up(chain)
         return screener

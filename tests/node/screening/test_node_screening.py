@@ -60,8 +60,8 @@ def test_hold_release_reject_and_expiry(screening_node):
     [held] = rpc.call("qenex_getHeldTransactions")
     assert held["sender"] == listing[1]["address"] and held["screening"]["scorePpm"] >= 300_000
     assert held["screening"]["topFeatures"]
-    # the sender's next transaction waits for the decision on the held one
-    assert refused_rule(rpc, signed_transfer(listing, 1, 0, SMALL, 1, 3))[0] == "fraud_sender_held"
+    # the sender's other transactions wait for the decision on the held one (which has its nonce)
+    assert refused_rule(rpc, signed_transfer(listing, 1, 0, SMALL, 0, 3))[0] == "fraud_sender_held"
 
     chain_id = int(rpc.call("eth_chainId"), 16)
     tx_hash = bytes.fromhex(held["hash"][2:])

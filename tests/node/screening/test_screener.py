@@ -76,7 +76,7 @@ def test_online_features_equal_the_offline_replay_of_the_same_blocks(tmp_path, s
         block, receipts = chain.produce_block(txs, VALIDATOR_KEY, timestamp)
         assert all(r.screening is not None and r.screening.verdict == "allow" for r in receipts)
         screener.block_committed(block, receipts)
-    offline = replay_blocks(
+    blocks_read_back = [
         (
             chain.block(n).header.timestamp,
             [
@@ -86,7 +86,8 @@ def test_online_features_equal_the_offline_replay_of_the_same_blocks(tmp_path, s
             ],
         )
         for n in range(1, chain.height + 1)
-    )
+    ]
+    offline = replay_blocks(blocks_read_back, screener.state.config)
     assert online == offline
     chain.close()
 
