@@ -47,9 +47,10 @@ import aiohttp
 import coincurve
 from eth_hash.auto import keccak
 
-from genesis.builder import DEV_BALANCE_MAJOR, DEV_CHAIN_ID, init_dev_home
+from genesis.builder import DEV_BALANCE_MAJOR, DEV_CHAIN_ID, init_dev_home, init_network_homes
 from ledger.transfer import Transfer
 from ledger.tx import LedgerTransaction
+from node.cluster import assign_ports, free_ports
 from node.rpc.server import MAX_BATCH
 
 BENCH_CURRENCY = "EUR"
@@ -92,6 +93,7 @@ class BenchResult:
     batch: int
     block_interval_ms: int
     streams: int
+    validators: int
     committed: int
     blocks: int
     largest_block: int
@@ -247,7 +249,7 @@ def _version(package: str) -> str | None:
 class NodeProcess:
     """`qenex node run` on the bench home, as a child process in its own session."""
 
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, rpc_port: str = "0") -> None:
         self.home = home
         self.log_path = home / "node.log"
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
@@ -257,7 +259,7 @@ class NodeProcess:
         # e.g. QENEX_BENCH_NODE_PREFIX="py-spy record -o node.svg --" profiles the node
         self.prefix = shlex.split(os.environ.get(NODE_PREFIX_VARIABLE, ""))
         self.process = subprocess.Popen(
-            [*self.prefix, sys.executable, "-m", "node.cli", "node", "run", "--home", str(home), "--rpc-port", "0",
+            [*self.prefix, sys.executable, "-m", "node.cli", "node", "run", "--home", str(home), "--rpc-port", rpc_port,
              "--log-level", "info"],
             stdout=subprocess.PIPE, stderr=self._log, stdin=subprocess.DEVNULL, env=env,
             start_new_session=True,  # Ctrl-C reaches the bench only; the bench stops the node
@@ -340,6 +342,34 @@ class NodeProcess:
             if process.stdout is not None:
                 process.stdout.close()
             self._log.close()
+
+
+class ClusterProcesses:
+    """N validator processes (node.cluster homes) behind the interface of one NodeProcess."""
+
+    def __init__(self, homes: list[Path]) -> None:
+        self.nodes: list[NodeProcess] = []
+        try:
+            for home in homes:
+                self.nodes.append(NodeProcess(home, rpc_port="0"))
+            self.urls = [node.wait_for_url() for node in self.nodes]
+        except BaseException:
+            self.stop()
+            raise
+
+    def cpu_seconds(self) -> float | None:
+        times = [node.cpu_seconds() for node in self.nodes]
+        return None if any(t is None for t in times) else sum(times)  # type: ignore[misc]
+
+    def block_timings(self) -> list[dict]:
+        return self.nodes[0].block_timings()
+
+    def log_tail(self, lines: int = 20) -> str:
+        return "".join(node.log_tail(lines) for node in self.nodes)
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()
 
 
 # --- submission and commit tracking ------------------------------------------------------------
@@ -543,16 +573,18 @@ async def _verify(rpc: _Rpc, state: _RunState, listing: list[dict], rng: random.
 
 
 async def _drive(
-    node: NodeProcess, url: str, transactions: list[SignedTransfer], batch: int, streams: int, chain_id: int,
-    listing: list[dict], rng: random.Random, progress: Progress,
+    node: NodeProcess | ClusterProcesses, urls: list[str], transactions: list[SignedTransfer], batch: int,
+    streams: int, chain_id: int, listing: list[dict], rng: random.Random, progress: Progress,
 ) -> tuple[_RunState, _Checks]:
+    """Submit over `streams` connections (stream i to node i mod len(urls): each sender's
+    transactions go to one node, in nonce order), poll blocks and verify on the first node."""
     total = len(transactions)
     state = _RunState(
         transactions, [0.0] * total, [None] * total, [0] * total, {t.tx_hash: i for i, t in enumerate(transactions)}
     )
     connector = aiohttp.TCPConnector(limit=streams + 2)
     async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=600)) as session:
-        rpc = _Rpc(session, url)
+        rpc = _Rpc(session, urls[0])
         node_chain = int(await rpc.call("eth_chainId"), 16)
         if node_chain != chain_id:
             raise BenchError(f"the node runs chain {node_chain}, the transfers are signed for {chain_id}")
@@ -563,7 +595,11 @@ async def _drive(
         node_cpu_before, client_cpu_before = node.cpu_seconds(), time.process_time()
         poller = asyncio.create_task(_poll_blocks(rpc, state, first_block))
         reporter = asyncio.create_task(_report_progress(state, progress))
-        lane_tasks = [asyncio.create_task(_send_stream(rpc, state, lane, batch)) for lane in lanes if lane]
+        lane_tasks = [
+            asyncio.create_task(_send_stream(_Rpc(session, urls[i % len(urls)]), state, lane, batch))
+            for i, lane in enumerate(lanes)
+            if lane
+        ]
         try:
             running = {poller, *lane_tasks}
             while lane_tasks and not all(t.done() for t in lane_tasks):
@@ -597,7 +633,7 @@ def _percentile(ordered: list[float], percent: float) -> float:
 
 def run_bench(
     transfers: int = 20_000, senders: int = 8, batch: int = 250, block_interval_ms: int = 500,
-    streams: int = DEFAULT_STREAMS, progress: bool = True, seed: int | None = None,
+    streams: int = DEFAULT_STREAMS, progress: bool = True, seed: int | None = None, validators: int = 1,
 ) -> BenchResult:
     """Run the whole benchmark against a fresh node; raise BenchError unless every transfer is booked."""
     if transfers < 1:
@@ -610,13 +646,20 @@ def run_bench(
         raise BenchError("--block-interval-ms must be positive")
     if -(-transfers // senders) * MAX_AMOUNT_MINOR > DEV_BALANCE_MAJOR * 100:
         raise BenchError("too many transfers per sender for the dev balances; add --senders")
-    streams = max(1, min(streams, senders))
+    if not 1 <= validators <= 16:
+        raise BenchError("--validators must be in 1..16")
+    streams = max(1, min(max(streams, validators), senders))
     report = Progress(progress)
     rng = random.Random(seed)
     home = Path(tempfile.mkdtemp(prefix="qenex-bench-"))
-    node: NodeProcess | None = None
+    node: NodeProcess | ClusterProcesses | None = None
     try:
-        listing = init_dev_home(home, max(senders, 2), DEV_CHAIN_ID, block_interval_ms=block_interval_ms)
+        if validators == 1:
+            listing = init_dev_home(home, max(senders, 2), DEV_CHAIN_ID, block_interval_ms=block_interval_ms)
+        else:
+            listing, nodes = init_network_homes(home, validators, 0, max(senders, 2), DEV_CHAIN_ID, block_interval_ms,
+                                                rpc_base_port=0, p2p_base_port=0)  # fmt: skip
+            assign_ports(nodes, free_ports(len(nodes)), free_ports(len(nodes)))
         started = time.perf_counter()
         transactions = presign(listing, transfers, senders, DEV_CHAIN_ID, rng, report)
         sign_s = time.perf_counter() - started
@@ -624,15 +667,19 @@ def run_bench(
         report.show(f"anchor: secp256k1 recoveries for {ANCHOR_SECONDS:.0f}s", force=True)
         recoveries = measure_recoveries()
         report.done(f"anchor: {recoveries:,.0f} secp256k1 recoveries/s")
-        node = NodeProcess(home)
-        url = node.wait_for_url()
-        report.done(f"node running at {url}")
+        if validators == 1:
+            node = NodeProcess(home)
+            urls = [node.wait_for_url()]
+        else:
+            node = ClusterProcesses([Path(n["home"]) for n in nodes])
+            urls = node.urls
+        report.done(f"{validators} validator(s) running at {', '.join(urls)}")
         try:
             state, checks = asyncio.run(
-                _drive(node, url, transactions, batch, streams, DEV_CHAIN_ID, listing, rng, report)
+                _drive(node, urls, transactions, batch, streams, DEV_CHAIN_ID, listing, rng, report)
             )
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise BenchError(f"lost the node at {url}: {exc!r}{node.log_tail()}") from None
+            raise BenchError(f"lost a node at {urls}: {exc!r}{node.log_tail()}") from None
         blocks = node.block_timings()
     finally:
         if node is not None:
@@ -647,6 +694,7 @@ def run_bench(
     tps = transfers / duration
     return BenchResult(
         transfers=transfers, senders=senders, batch=batch, block_interval_ms=block_interval_ms, streams=streams,
+        validators=validators,
         committed=state.committed, blocks=state.blocks, largest_block=state.largest_block,
         duration_s=round(duration, 3), transfers_per_s=round(tps, 1),
         latency_p50_ms=round(_percentile(latencies, 50), 1), latency_p99_ms=round(_percentile(latencies, 99), 1),
@@ -664,8 +712,8 @@ def run_bench(
 def format_result(r: BenchResult) -> str:
     m = r.machine
     lines = [
-        f"qenex bench ledger: {r.transfers} transfers, {r.senders} senders, batches of {r.batch} over "
-        f"{r.streams} connection(s), block interval {r.block_interval_ms} ms",
+        f"qenex bench ledger: {r.validators} validator(s), {r.transfers} transfers, {r.senders} senders, "
+        f"batches of {r.batch} over {r.streams} connection(s), block interval {r.block_interval_ms} ms",
         f"  committed      {r.committed} transfers in {r.blocks} blocks (largest {r.largest_block}) "
         f"in {r.duration_s:.2f}s",
         f"  throughput     {r.transfers_per_s:,.0f} committed transfers/s",
@@ -680,7 +728,7 @@ def format_result(r: BenchResult) -> str:
         busy = r.node_cpu_s / r.duration_s * 100 if r.duration_s else 0
         blocks = f"; {r.node_block_ms_total / 1000:.2f}s producing blocks" if r.node_block_ms_total else ""
         lines.append(
-            f"  cpu            node {r.node_cpu_s:.2f}s ({busy:.0f}% of one core){blocks}; "
+            f"  cpu            node(s) {r.node_cpu_s:.2f}s ({busy:.0f}% of one core){blocks}; "
             f"bench client {r.client_cpu_s:.2f}s"
         )
     lines += [
@@ -695,7 +743,9 @@ def format_result(r: BenchResult) -> str:
 def run_cli(args: argparse.Namespace) -> int:
     """Entry point of `qenex bench ledger` (node/cli.py builds the parser)."""
     try:
-        result = run_bench(args.transfers, args.senders, args.batch, args.block_interval_ms, progress=True)
+        result = run_bench(
+            args.transfers, args.senders, args.batch, args.block_interval_ms, progress=True, validators=args.validators
+        )
     except BenchError as exc:
         print(f"error: bench failed: {exc}", file=sys.stderr)
         return 1

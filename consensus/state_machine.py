@@ -87,6 +87,11 @@ class Config:
     block_id: Callable[[object], bytes]  # id(v) of the paper: a 32-byte hash
     get_value: Callable[[int, int], object]  # getValue() of line 18, given (height, round)
     timeouts: Timeouts = field(default_factory=Timeouts)
+    # After a decision, wait for the driver's `begin_height` before StartRound(0) of the next height
+    # (CometBFT's timeout_commit / create_empty_blocks=false): a chain with nothing to do then makes
+    # no empty blocks and proposers do not race ahead of the block interval. Messages that arrive in
+    # the meantime are recorded; only lines 49 (decide) and 55 (join a later round) may fire.
+    hold_new_height: bool = False
 
 
 @dataclass(slots=True)
@@ -114,6 +119,7 @@ class State:
     signed_proposals: dict[tuple[int, int], tuple[Proposal, object]] = field(default_factory=dict)
     dropped: dict[str, int] = field(default_factory=dict)  # reason -> count
     evidence_count: int = 0
+    round_started: bool = True  # False while held between a decision and `begin_height`
 
     def copy(self) -> State:
         return replace(
@@ -165,11 +171,23 @@ def step(state: State, event: Event) -> tuple[State, list[Action]]:
     return s, actions
 
 
+def begin_height(state: State) -> tuple[State, list[Action]]:
+    """The driver ends the hold after a decision (see Config.hold_new_height): StartRound(0)."""
+    s = state.copy()
+    actions: list[Action] = []
+    if not s.round_started:
+        _start_round(s, 0, actions)
+        _run_rules(s, actions)
+    return s, actions
+
+
 def restart(state: State) -> tuple[State, list[Action]]:
     """Resume from a persisted state after a crash: the timers died with the process, so schedule the
     one our step waits on, and re-send what we signed at this height (peers may have missed it)."""
     s = state.copy()
     actions: list[Action] = list(own_messages(s))
+    if not s.round_started:
+        return s, actions  # still held: the driver calls begin_height
     kind = {Step.PROPOSE: TimeoutKind.PROPOSE, Step.PREVOTE: TimeoutKind.PREVOTE, Step.PRECOMMIT: TimeoutKind.PRECOMMIT}
     timeout_kind = kind[s.step]
     actions.append(
@@ -317,7 +335,7 @@ def _add_sender(s: State, round_: int, validator: str) -> None:
 
 
 def _on_timeout(s: State, t: TimeoutFired, actions: list[Action]) -> bool:
-    if t.height != s.height or t.round != s.round:
+    if t.height != s.height or t.round != s.round or not s.round_started:
         return False
     if t.kind == TimeoutKind.PROPOSE and s.step == Step.PROPOSE:  # line 57
         _broadcast_vote(s, VoteKind.PREVOTE, None, actions)
@@ -358,7 +376,7 @@ def _run_rules(s: State, actions: list[Action]) -> None:
     rules = (_decide, _skip_round, _prevote_fresh, _prevote_polka, _prevote_timeout, _lock, _precommit_nil,
              _precommit_timeout)  # fmt: skip
     for _ in range(10_000):  # each firing changes round, step or `fired`; the bound only guards a bug
-        if not any(rule(s, actions) for rule in rules):
+        if not any(rule(s, actions) for rule in (rules if s.round_started else rules[:2])):
             return
     raise AssertionError("consensus rules did not settle")
 
@@ -367,6 +385,7 @@ def _start_round(s: State, round_: int, actions: list[Action]) -> None:
     """Lines 11-21: StartRound."""
     s.round = round_
     s.step = Step.PROPOSE
+    s.round_started = True
     if proposer(s.config.validators, s.height, round_) == s.me:
         block = s.valid_value if s.valid_value is not None else s.config.get_value(s.height, round_)  # lines 15-18
         _broadcast_proposal(s, block, s.valid_round, actions)  # line 19
@@ -472,7 +491,10 @@ def _decide(s: State, actions: list[Action]) -> bool:
     for round_, proposal, block, certificate in decidable:
         actions.append(Commit(s.height, round_, block, proposal.block_id, certificate, proposal))  # line 51
         _enter_height(s, s.height + 1)  # lines 52-53
-        _start_round(s, 0, actions)  # line 54
+        if s.config.hold_new_height:
+            s.round, s.step, s.round_started = 0, Step.PROPOSE, False  # line 54 runs in begin_height
+        else:
+            _start_round(s, 0, actions)  # line 54
         return True
     return False
 

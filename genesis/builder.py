@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,14 +51,22 @@ def dev_iban(currency_index: int, key_index: int) -> str:
 
 
 def build_dev_genesis(
-    validator_key: bytes, accounts: int = 5, chain_id: int = DEV_CHAIN_ID, block_interval_ms: int = 1000
+    validator_key: bytes | Sequence[bytes],
+    accounts: int = 5,
+    chain_id: int = DEV_CHAIN_ID,
+    block_interval_ms: int = 1000,
+    p2p: dict[bytes, dict] | None = None,
+    full_nodes: Sequence[dict] = (),
 ) -> tuple[dict, list[dict]]:
-    """A one-validator dev chain; dev key 0 is governor and the dev bank's operator."""
+    """A dev chain of one or more validators; dev key 0 is governor and the dev bank's operator.
+
+    `p2p` maps a validator key to its genesis P2P fields (p2p_certificate, p2p_binding);
+    `full_nodes` are genesis entries of registered non-validator nodes."""
     if not 1 <= accounts <= 1000:
         raise ValueError("the dev genesis funds between 1 and 1000 accounts")
+    validator_keys = [validator_key] if isinstance(validator_key, bytes) else list(validator_key)
     keys = [dev_key(i) for i in range(accounts)]
     operator = keys[0].address
-    validator_public = coincurve.PrivateKey(validator_key).public_key.format(compressed=False)[1:]
     genesis_accounts: list[dict] = []
     listing: list[dict] = []
     for key_index, key in enumerate(keys):
@@ -85,22 +94,26 @@ def build_dev_genesis(
         "currencies": [{"code": code, "exponent": exponent} for code, exponent in DEV_CURRENCIES],
         "validators": [
             {
-                "name": "dev-validator",
-                "address": address_of_key(validator_key),
-                "public_key": "0x" + validator_public.hex(),
+                "name": "dev-validator" if len(validator_keys) == 1 else f"validator-{index}",
+                "address": address_of_key(key),
+                "public_key": "0x" + coincurve.PrivateKey(key).public_key.format(compressed=False)[1:].hex(),
                 "power": 1,
+                **(p2p or {}).get(key, {}),
             }
+            for index, key in enumerate(validator_keys)
         ],
         "roles": [
             {"role": "governor", "holder": operator, "namespace": "*"},
             {"role": "operator", "holder": operator, "namespace": f"iban:DE:{DEV_BANK_CODE}"},
             {"role": "operator", "holder": operator, "namespace": "prefix:FX:DEVBANK:"},
             {"role": "operator", "holder": operator, "namespace": "prefix:ISSUANCE:"},
-            {"role": "validator", "holder": address_of_key(validator_key), "namespace": "*"},
+            *({"role": "validator", "holder": address_of_key(key), "namespace": "*"} for key in validator_keys),
         ],
         "issuance": {code: {"account": f"ISSUANCE:{code}", "owner": operator} for code, _ in DEV_CURRENCIES},
         "accounts": genesis_accounts,
     }
+    if full_nodes:
+        data["full_nodes"] = list(full_nodes)
     parse_genesis(data)  # the builder never writes a file the node would refuse
     return data, listing
 
@@ -172,3 +185,71 @@ def enable_screening(
     genesis_path.write_text(json.dumps(data, indent=2) + "\n")
     write_private(home / COMPLIANCE_KEY_FILE, "0x" + compliance.private_key.hex() + "\n")
     return digest
+
+
+P2P_KEY_FILE = "p2p-key.pem"
+NODE_CONFIG_FILE = "node.json"
+
+
+def p2p_fields(node_key: bytes, chain_id: int) -> tuple[dict, bytes]:
+    """A fresh TLS identity for a node: its genesis fields and its private TLS key (PEM)."""
+    from consensus.transport import make_node_certificate
+
+    certificate, binding = make_node_certificate(node_key, chain_id)
+    fields = {"p2p_certificate": certificate.certificate_pem.decode(), "p2p_binding": "0x" + binding.signature.hex()}
+    return fields, certificate.key_pem
+
+
+def init_network_homes(
+    home: Path,
+    validators: int = 4,
+    full_nodes: int = 0,
+    accounts: int = 5,
+    chain_id: int = DEV_CHAIN_ID,
+    block_interval_ms: int = 1000,
+    host: str = "127.0.0.1",
+    rpc_base_port: int = 8545,
+    p2p_base_port: int = 26656,
+) -> tuple[list[dict], list[dict]]:
+    """Write one home per node under `home` (validator-0.., full-0..) sharing one genesis.
+
+    Each home holds genesis.json, validator.key (the node's secp256k1 key: it votes if the node
+    is a validator, and signs the node's TLS identity either way), p2p-key.pem and node.json
+    (its ports and its peers). Returns the dev accounts and one entry per node."""
+    if not 1 <= validators <= 64 or not 0 <= full_nodes <= 16:
+        raise ValueError("a devnet has 1..64 validators and 0..16 full nodes")
+    home = Path(home)
+    names = [f"validator-{i}" for i in range(validators)] + [f"full-{i}" for i in range(full_nodes)]
+    keys = {name: os.urandom(32) for name in names}
+    identities = {name: p2p_fields(keys[name], chain_id) for name in names}
+    validator_keys = [keys[name] for name in names[:validators]]
+    full_entries = [
+        {"name": name, "address": address_of_key(keys[name]), **identities[name][0]} for name in names[validators:]
+    ]
+    p2p = {keys[name]: identities[name][0] for name in names[:validators]}
+    data, listing = build_dev_genesis(validator_keys, accounts, chain_id, block_interval_ms, p2p, full_entries)
+    genesis_text = json.dumps(data, indent=2) + "\n"
+    nodes = [
+        {
+            "name": name,
+            "role": "validator" if index < validators else "full",
+            "address": address_of_key(keys[name]),
+            "home": str(home / name),
+            "rpc": {"host": host, "port": rpc_base_port + index},
+            "p2p": {"host": host, "port": p2p_base_port + index},
+        }
+        for index, name in enumerate(names)
+    ]
+    for node in nodes:
+        node_home = Path(node["home"])
+        if (node_home / GENESIS_FILE).exists():
+            raise FileExistsError(f"{node_home / GENESIS_FILE} exists; remove {home} or choose another --home")
+        node_home.mkdir(parents=True, exist_ok=True)
+        (node_home / GENESIS_FILE).write_text(genesis_text)
+        write_private(node_home / VALIDATOR_KEY_FILE, "0x" + keys[node["name"]].hex() + "\n")
+        write_private(node_home / P2P_KEY_FILE, identities[node["name"]][1].decode())
+        peers = [{k: other[k] for k in ("name", "address", "p2p")} for other in nodes if other is not node]
+        config = {k: node[k] for k in ("name", "role", "rpc", "p2p")} | {"peers": peers}
+        (node_home / NODE_CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
+    write_private(home / DEV_ACCOUNTS_FILE, json.dumps(listing, indent=2) + "\n")
+    return listing, nodes

@@ -36,11 +36,30 @@ class BlockParams:
 
 
 @dataclass(frozen=True, slots=True)
+class P2PIdentity:
+    """A node's TLS certificate and the signature binding it to the node's secp256k1 key: the
+    transport trusts exactly these certificates (consensus.transport)."""
+
+    certificate_pem: bytes
+    binding_signature: bytes  # 65 bytes, over consensus.transport.IdentityBinding.message
+
+
+@dataclass(frozen=True, slots=True)
 class Validator:
     name: str
     address: str
     public_key: bytes  # 64-byte uncompressed secp256k1 point (no 0x04 prefix)
     power: int = 1
+    p2p: P2PIdentity | None = None  # None: a one-validator chain with no peers
+
+
+@dataclass(frozen=True, slots=True)
+class FullNode:
+    """A registered non-validator node: it may connect, follow the chain and serve RPC, never vote."""
+
+    name: str
+    address: str
+    p2p: P2PIdentity
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +93,7 @@ class Genesis:
     issuance: dict[str, str]  # currency -> issuance account id
     accounts: tuple[Account, ...]
     balances: tuple[OpeningBalance, ...]
+    full_nodes: tuple[FullNode, ...] = ()
     raw: dict = field(default_factory=dict, compare=False)
     screening: ScreeningParams | None = None
 
@@ -117,6 +137,21 @@ def load_genesis(path: Path) -> Genesis:
     except json.JSONDecodeError as exc:
         raise GenesisError(f"{path} is not valid JSON: {exc}") from None
     return parse_genesis(data)
+
+
+def _p2p_identity(entry: dict, address: str, chain_id: int, where: str) -> P2PIdentity:
+    """The node's TLS certificate must be signed over by its own key for this chain."""
+    from consensus.transport import IdentityBinding, certificate_fingerprint
+
+    pem = _get(entry, "p2p_certificate", str, where).encode()
+    try:
+        fingerprint = certificate_fingerprint(pem)
+        signature = bytes.fromhex(_get(entry, "p2p_binding", str, where).removeprefix("0x"))
+    except ValueError as exc:
+        raise GenesisError(f"{where}.p2p_certificate/p2p_binding: {exc}") from None
+    if not IdentityBinding(address, fingerprint, signature).verify(chain_id):
+        raise GenesisError(f"{where}.p2p_binding is not {address}'s signature over its certificate for this chain")
+    return P2PIdentity(pem, signature)
 
 
 def _get(data: dict, key: str, kind: type, where: str = "genesis") -> object:
@@ -207,9 +242,21 @@ def parse_genesis(data: dict) -> Genesis:
         power = _get(v, "power", int, where) if "power" in v else 1
         if power < 1:
             raise GenesisError(f"{where}.power must be positive")
-        validators.append(Validator(str(v.get("name", f"validator-{i}")), address, public_key, power))
+        p2p = _p2p_identity(v, address, chain_id, where) if "p2p_certificate" in v else None
+        validators.append(Validator(str(v.get("name", f"validator-{i}")), address, public_key, power, p2p))
     if not validators:
         raise GenesisError("genesis.validators must list at least one validator")
+    if len(validators) > 1 and any(v.p2p is None for v in validators):
+        raise GenesisError("genesis.validators: with several validators each needs p2p_certificate and p2p_binding")
+    full_nodes = []
+    for i, f in enumerate(data.get("full_nodes", [])):
+        where = f"genesis.full_nodes[{i}]"
+        address = to_checksum_address(_get(f, "address", str, where))
+        identity = _p2p_identity(f, address, chain_id, where)
+        full_nodes.append(FullNode(str(f.get("name", f"full-node-{i}")), address, identity))
+    addresses = [v.address.lower() for v in validators] + [f.address.lower() for f in full_nodes]
+    if len(set(addresses)) != len(addresses):
+        raise GenesisError("genesis: a node address is listed twice among validators and full_nodes")
 
     roles = []
     for i, r in enumerate(data.get("roles", [])):
@@ -279,5 +326,6 @@ def parse_genesis(data: dict) -> Genesis:
         issuance=issuance,
         accounts=tuple(accounts),
         balances=tuple(balances),
+        full_nodes=tuple(full_nodes),
         raw=data,
     )

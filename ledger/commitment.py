@@ -80,6 +80,20 @@ class BucketTree:
                 here[index] = node_hash(below[2 * index], below[2 * index + 1])
             dirty = {index >> 1 for index in dirty}
 
+    def root_with(self, changed: Mapping[int, bytes]) -> bytes:
+        """The root the tree would have with some buckets replaced, leaving the tree as it is:
+        a proposed block's state root is computed before anyone knows it will be committed."""
+        overrides: dict[int, bytes] = dict(changed)
+        for depth in range(1, len(self.levels)):
+            below = self.levels[depth - 1]
+            parents: dict[int, bytes] = {}
+            for index in {i >> 1 for i in overrides}:
+                left = overrides.get(2 * index, below[2 * index])
+                right = overrides.get(2 * index + 1, below[2 * index + 1])
+                parents[index] = node_hash(left, right)
+            overrides = parents
+        return overrides[0] if overrides else self.root
+
     def path(self, index: int) -> list[bytes]:
         """Sibling hashes from the bucket up to (not including) the root."""
         siblings = []
@@ -89,16 +103,11 @@ class BucketTree:
         return siblings
 
 
-def apply_leaf_changes(
-    tree: BucketTree,
+def bucket_changes(
     changes: Mapping[bytes, bytes | None],
     read_bucket: Callable[[int], dict[bytes, bytes]],
-) -> dict[int, dict[bytes, bytes | None]]:
-    """Fold leaf changes (key -> new value, None = delete) into the tree.
-
-    Returns the leaf-hash changes per bucket so the caller can persist them in the same
-    write batch as the records themselves.
-    """
+) -> tuple[dict[int, dict[bytes, bytes | None]], dict[int, bytes]]:
+    """Leaf-hash changes per bucket, and each changed bucket's new hash; nothing is modified."""
     by_bucket: dict[int, dict[bytes, bytes | None]] = {}
     for key, value in changes.items():
         by_bucket.setdefault(bucket_of(key), {})[key] = None if value is None else leaf_hash(key, value)
@@ -111,6 +120,20 @@ def apply_leaf_changes(
             else:
                 leaves[key] = hashed
         new_hashes[index] = bucket_hash(leaves)
+    return by_bucket, new_hashes
+
+
+def apply_leaf_changes(
+    tree: BucketTree,
+    changes: Mapping[bytes, bytes | None],
+    read_bucket: Callable[[int], dict[bytes, bytes]],
+) -> dict[int, dict[bytes, bytes | None]]:
+    """Fold leaf changes (key -> new value, None = delete) into the tree.
+
+    Returns the leaf-hash changes per bucket so the caller can persist them in the same
+    write batch as the records themselves.
+    """
+    by_bucket, new_hashes = bucket_changes(changes, read_bucket)
     tree.set_buckets(new_hashes)
     return by_bucket
 

@@ -37,7 +37,15 @@ from ledger.codec import (
     encode_stored_transfer,
     int_to_bytes,
 )
-from ledger.commitment import BUCKET_COUNT, EMPTY_BUCKET, BucketTree, LeafProof, apply_leaf_changes, bucket_of
+from ledger.commitment import (
+    BUCKET_COUNT,
+    EMPTY_BUCKET,
+    BucketTree,
+    LeafProof,
+    apply_leaf_changes,
+    bucket_changes,
+    bucket_of,
+)
 from ledger.errors import InvariantViolation
 from ledger.journal import JournalEntry
 from ledger.state import Overlay
@@ -68,6 +76,22 @@ def nonce_leaf_key(address: str) -> bytes:
 
 def pending_leaf_key(transfer_id: int) -> bytes:
     return b"p" + transfer_id.to_bytes(16, "big")
+
+
+def state_leaves(overlay: Overlay, extra_leaves: dict[bytes, bytes | None] | None = None) -> dict[bytes, bytes | None]:
+    """The commitment leaves a block's overlay changes (None deletes one): accounts, nonces and
+    open pending transfers, plus chain records the ledger does not own (`extra_leaves`)."""
+    leaves: dict[bytes, bytes | None] = dict(extra_leaves or {})
+    for account in overlay.accounts.values():
+        leaves[account_leaf_key(account.id)] = encode_account(account)
+    for transfer_id, stored in overlay.transfers.items():
+        if stored.status == PendingStatus.PENDING:
+            leaves[pending_leaf_key(transfer_id)] = encode_stored_transfer(stored)
+        elif stored.status != PendingStatus.NONE:
+            leaves[pending_leaf_key(transfer_id)] = None
+    for address, nonce in overlay.nonces.items():
+        leaves[nonce_leaf_key(address)] = int_to_bytes(nonce)
+    return leaves
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,7 +224,7 @@ class LedgerStore:
         """
         if overlay.parent is not self:
             raise InvariantViolation("staging an overlay that is not directly over the store")
-        leaves: dict[bytes, bytes | None] = dict(extra_leaves or {})
+        leaves = state_leaves(overlay, extra_leaves)
         deltas: dict[str, list[int]] = {}
         for account in overlay.accounts.values():
             before = self.account(account.id)
@@ -208,7 +232,6 @@ class LedgerStore:
             batch.put(ACCOUNT + account.id.encode(), encoded)
             if before is None:
                 batch.put(OWNER_INDEX + address_bytes(account.owner) + account.id.encode(), b"")
-            leaves[account_leaf_key(account.id)] = encoded
             old = (
                 (0, 0, 0, 0)
                 if before is None
@@ -238,16 +261,12 @@ class LedgerStore:
             encoded = encode_stored_transfer(stored)
             batch.put(TRANSFER + id_bytes, encoded)
             if stored.status == PendingStatus.PENDING:
-                leaves[pending_leaf_key(transfer_id)] = encoded
                 if stored.expires_at:
                     batch.put(EXPIRY + stored.expires_at.to_bytes(8, "big") + id_bytes, b"")
-            elif stored.status != PendingStatus.NONE:
-                leaves[pending_leaf_key(transfer_id)] = None
-                if stored.expires_at:
-                    batch.delete(EXPIRY + stored.expires_at.to_bytes(8, "big") + id_bytes)
+            elif stored.status != PendingStatus.NONE and stored.expires_at:
+                batch.delete(EXPIRY + stored.expires_at.to_bytes(8, "big") + id_bytes)
         for address, nonce in overlay.nonces.items():
             batch.put(NONCE + address_bytes(address), int_to_bytes(nonce))
-            leaves[nonce_leaf_key(address)] = int_to_bytes(nonce)
         for entry in journal:
             position = entry.block_number.to_bytes(8, "big") + entry.sequence.to_bytes(4, "big")
             batch.put(JOURNAL + position, encode_journal_entry(entry))
@@ -266,6 +285,14 @@ class LedgerStore:
         for account in overlay.accounts.values():
             self._remember(account.id, account)
         return self.tree.root
+
+    def preview_root(self, overlay: Overlay, extra_leaves: dict[bytes, bytes | None] | None = None) -> bytes:
+        """The state root `stage` would produce for this overlay, computed without writing or
+        moving the tree: validators hash a proposed block's state before it is decided."""
+        if overlay.parent is not self:
+            raise InvariantViolation("previewing an overlay that is not directly over the store")
+        _, new_hashes = bucket_changes(state_leaves(overlay, extra_leaves), self._read_bucket)
+        return self.tree.root_with(new_hashes)
 
     def reload(self) -> None:
         """Forget cached state after a batch that was staged but not written."""

@@ -24,6 +24,7 @@ from consensus.commit import InvalidCommitError, ValidatorPower, ValidatorSet, s
 from genesis.schema import Genesis, canonical_json
 from ledger import rlp_encode
 from ledger.apply import BookingContext, apply_transfers
+from ledger.errors import InvariantViolation
 from ledger.hashing import keccak
 from ledger.journal import JournalEntry
 from ledger.state import Overlay
@@ -50,6 +51,17 @@ EXTRA_DATA = b"qenex/0.1"
 
 class DataDirLockedError(RuntimeError):
     """Another process (a running node) holds the LevelDB lock."""
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutedBlock:
+    """A block and the outcome of executing it over the current head, held in memory until a
+    commit certificate for it exists (then Chain.commit_executed stores both)."""
+
+    block: Block
+    outcome: BlockOutcome
+    encoded_receipts: list[bytes]
+    tx_hashes: list[bytes]
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +99,7 @@ class Chain:
         self.genesis = genesis
         self.rules = ChainRules(genesis.chain_id, genesis.exponents, genesis.roles, genesis.block.expiries_max)
         self.validators = ValidatorSet(ValidatorPower(v.address, v.power) for v in genesis.validators)
+        self._validator_hex = {v.address.lower().removeprefix("0x") for v in genesis.validators}
         self.db = open_database(Path(data_dir))
         self.ledger = LedgerStore(self.db)
         stored_genesis = self.db.get(GENESIS)
@@ -189,14 +202,14 @@ class Chain:
     def produce_block(
         self, transactions: Sequence[SignedTransaction], proposer_key: bytes, timestamp: int | None = None
     ) -> tuple[Block, list[Receipt]]:
-        """Execute, seal and store the next block; the single-validator path of block building."""
+        """Execute, seal, sign and store the next block alone: a one-validator chain, tools, tests."""
         parent = self.head.header
         timestamp = max(parent.timestamp, int(time.time()) if timestamp is None else timestamp)
         outcome = execute_block(self.ledger, self.rules, parent.number + 1, timestamp, transactions)
         return self.commit_block(transactions, outcome, timestamp, proposer_key)
 
     def commit_built_block(self, builder: BlockBuilder, proposer_key: bytes) -> tuple[Block, list[Receipt]]:
-        """Seal and store the block a BlockBuilder prepared transaction by transaction."""
+        """Seal, sign and store the block a BlockBuilder prepared transaction by transaction."""
         if builder.number != self.head.header.number + 1 or builder.timestamp < self.head.header.timestamp:
             raise InvalidBlockError("number", f"builder is for block {builder.number}, head is {self.height}")
         return self.commit_block(builder.transactions, builder.outcome, builder.timestamp, proposer_key)
@@ -204,40 +217,87 @@ class Chain:
     def commit_block(
         self, transactions: Sequence[SignedTransaction], outcome: BlockOutcome, timestamp: int, proposer_key: bytes
     ) -> tuple[Block, list[Receipt]]:
+        proposer = keccak(coincurve.PrivateKey(proposer_key).public_key.format(compressed=False)[1:])[-20:]
+        executed = self.seal(transactions, outcome, timestamp, proposer)
+        block = self.commit_executed(executed, (sign_commit(executed.block.hash, proposer_key),))
+        return block, outcome.receipts
+
+    def seal(
+        self, transactions: Sequence[SignedTransaction], outcome: BlockOutcome, timestamp: int, proposer: bytes
+    ) -> ExecutedBlock:
+        """The next block's header over an executed outcome, without storing anything: what a
+        proposer proposes, and what a validator recomputes to check a proposal."""
         parent = self.head.header
-        number = parent.number + 1
         if len(outcome.receipts) != len(transactions):
-            raise InvalidBlockError(
-                "receipts", f"{len(outcome.receipts)} receipts for {len(transactions)} transactions"
-            )
-        raw = [t.raw for t in transactions]
+            raise InvalidBlockError("receipts", f"{len(outcome.receipts)} receipts, {len(transactions)} transactions")
         hashes = [t.hash for t in transactions]
+        encoded_receipts = encode_receipts(outcome.receipts)
+        header = Header(
+            parent_hash=parent.hash,
+            number=parent.number + 1,
+            timestamp=timestamp,
+            proposer=proposer,
+            state_root=self.ledger.preview_root(outcome.overlay),
+            transactions_root=transactions_root(hashes),
+            receipts_root=receipts_root(encoded_receipts),
+            gas_used=0,
+            gas_limit=self.genesis.block.gas_limit,
+            base_fee_per_gas=self.genesis.block.base_fee_per_gas,
+            extra_data=EXTRA_DATA,
+        )
+        return ExecutedBlock(Block(header, tuple(t.raw for t in transactions)), outcome, encoded_receipts, hashes)
+
+    def execute_proposal(self, block: Block, transactions: Sequence[SignedTransaction]) -> ExecutedBlock:
+        """Re-execute a block someone else built on our head and check every header field.
+
+        `transactions` are the block's raw transactions decoded, with their senders recovered
+        (the node does that in its signature pool). Nothing is written: the outcome is kept in
+        memory until the block is decided (a proposal that loses must leave no trace)."""
+        parent, header = self.head.header, block.header
+        checks = (
+            ("parent_hash", header.parent_hash == parent.hash, f"is not the head {parent.hash.hex()}"),
+            ("number", header.number == parent.number + 1, f"{header.number} does not follow {parent.number}"),
+            ("timestamp", header.timestamp >= parent.timestamp, f"{header.timestamp} precedes the parent's"),
+            ("gas_limit", header.gas_limit == self.genesis.block.gas_limit, "differs from genesis"),
+            ("base_fee_per_gas", header.base_fee_per_gas == self.genesis.block.base_fee_per_gas, "differs"),
+            ("gas_used", header.gas_used == 0, "must be 0 for ledger blocks"),
+            ("extra_data", header.extra_data == EXTRA_DATA, f"must be {EXTRA_DATA!r}"),
+            ("proposer", header.proposer.hex() in self._validator_hex, "is not a validator"),
+            ("transactions", len(transactions) == len(block.transactions), "were not all decoded"),
+        )
+        for name, ok, problem in checks:
+            if not ok:
+                raise InvalidBlockError(name, problem)
+        if len(block.transactions) > self.genesis.block.max_transactions:
+            raise InvalidBlockError("transactions", f"more than {self.genesis.block.max_transactions}")
+        outcome = execute_block(self.ledger, self.rules, header.number, header.timestamp, transactions)
+        executed = self.seal(transactions, outcome, header.timestamp, header.proposer)
+        for name in ("state_root", "transactions_root", "receipts_root"):
+            ours, theirs = getattr(executed.block.header, name), getattr(header, name)
+            if ours != theirs:
+                raise InvalidBlockError(name, f"executing the block gives {ours.hex()}, the header says {theirs.hex()}")
+        return ExecutedBlock(Block(header, block.transactions), outcome, executed.encoded_receipts, executed.tx_hashes)
+
+    def commit_executed(self, executed: ExecutedBlock, commit: tuple[bytes, ...]) -> Block:
+        """Store an executed block with its commit certificate in one synced write batch."""
+        header = executed.block.header
+        if header.parent_hash != self.head.hash:
+            raise InvalidBlockError("parent_hash", f"block {header.number} was executed over another head")
+        block = Block(header, executed.block.transactions, tuple(commit))
+        self.verify_commit(block)
         try:
-            encoded_receipts = encode_receipts(outcome.receipts)
             with self.db.write_batch(transaction=True, sync=True) as batch:
-                root = self.ledger.stage(batch, outcome.overlay, outcome.journal)
-                proposer = coincurve.PrivateKey(proposer_key)
-                header = Header(
-                    parent_hash=parent.hash,
-                    number=number,
-                    timestamp=timestamp,
-                    proposer=keccak(proposer.public_key.format(compressed=False)[1:])[-20:],
-                    state_root=root,
-                    transactions_root=transactions_root(hashes),
-                    receipts_root=receipts_root(encoded_receipts),
-                    gas_used=0,
-                    gas_limit=self.genesis.block.gas_limit,
-                    base_fee_per_gas=self.genesis.block.base_fee_per_gas,
-                    extra_data=EXTRA_DATA,
-                )
-                block = Block(header, tuple(raw), (sign_commit(header.hash, proposer_key),))
-                self.verify_commit(block)
-                self._put_block(batch, block, hashes, encoded_receipts)
+                root = self.ledger.stage(batch, executed.outcome.overlay, executed.outcome.journal)
+                if root != header.state_root:
+                    raise InvariantViolation(
+                        f"block {header.number}: staged root {root.hex()} is not the sealed {header.state_root.hex()}"
+                    )
+                self._put_block(batch, block, executed.tx_hashes, executed.encoded_receipts)
         except BaseException:
             self.ledger.reload()
             raise
         self.head = block
-        return block, outcome.receipts
+        return block
 
     def verify_commit(self, block: Block) -> None:
         """Signers of the block hash must hold more than 2/3 of the validators' voting power."""

@@ -138,35 +138,102 @@ def cmd_node_run(args: argparse.Namespace) -> int:
 
     setup_logging(args.log_level)
 
+    from node.p2p.network import NodeConfigError, load_p2p_config
+
     def ready(node: object, url: str) -> None:
         print(f"JSON-RPC: {url}", flush=True)
 
-    return _run_node(NodeConfig(Path(args.home), args.rpc_host, args.rpc_port), ready)
+    try:
+        p2p = load_p2p_config(Path(args.home))
+    except NodeConfigError as exc:
+        return fail(str(exc))
+    host = args.rpc_host or (p2p.rpc_host if p2p and p2p.rpc_host else "127.0.0.1")
+    port = args.rpc_port if args.rpc_port is not None else (p2p.rpc_port if p2p and p2p.rpc_port is not None else 8545)
+    return _run_node(NodeConfig(Path(args.home), host, port), ready)
 
 
 def _run_node(config: object, ready: object) -> int:
+    from consensus.wal import WalCorruptError
     from genesis.schema import GenesisError
     from node.chain import DataDirLockedError
+    from node.p2p.network import NodeConfigError
+    from node.p2p.persist import ConsensusStateError
     from node.runner import serve
 
+    refusals = (GenesisError, DataDirLockedError, NodeConfigError, ConsensusStateError, WalCorruptError, OSError)
     try:
         asyncio.run(serve(config, ready))
-    except (GenesisError, DataDirLockedError, FileNotFoundError, OSError) as exc:
+    except refusals as exc:
         return fail(str(exc))
     return 0
 
 
 def cmd_devnet(args: argparse.Namespace) -> int:
-    from genesis.builder import DEV_ACCOUNTS_FILE, GENESIS_FILE, init_dev_home
-    from node.devnet import traffic, watch_blocks
-    from node.log import setup_logging
-    from node.service import NodeConfig
-
     home = Path(args.home)
     if args.reset and home.exists():
         import shutil
 
         shutil.rmtree(home)
+    if args.validators < 1 or args.full_nodes < 0:
+        return fail("--validators must be at least 1 and --full-nodes at least 0")
+    if args.validators > 1 or args.full_nodes:
+        return _devnet_cluster(args, home)
+    return _devnet_single(args, home)
+
+
+def _devnet_cluster(args: argparse.Namespace, home: Path) -> int:
+    """N validator processes (and K full nodes) on 127.0.0.1, supervised until Ctrl-C/SIGTERM."""
+    import signal
+    import threading
+
+    from genesis.builder import DEV_ACCOUNTS_FILE
+    from node.cluster import DEVNET_FILE, prepare, start_cluster, stop_cluster
+    from node.devnet import traffic, watch_blocks
+
+    try:
+        nodes = prepare(home, args.validators, args.full_nodes, args.accounts, args.block_interval_ms,
+                        args.rpc_port, args.p2p_port)  # fmt: skip
+        print(f"starting {len(nodes)} node processes in {home} ...", flush=True)
+        cluster = start_cluster(home, nodes, args.log_level)
+    except (FileExistsError, ValueError, RuntimeError, OSError) as exc:
+        return fail(str(exc))
+    listing = json.loads((home / DEV_ACCOUNTS_FILE).read_text())
+    print(f"\nQENEX devnet: {args.validators} validator(s), {args.full_nodes} full node(s), home {home}")
+    for node in cluster:
+        print(f"  {node.name:<12} {node.role:<9} JSON-RPC: {node.rpc_url}  P2P: {node.p2p}  pid {node.process.pid}")
+    print(f"\nNodes are listed in {home / DEVNET_FILE}; restart one alone with `qenex node run --home <its home>`.")
+    print("\nDev accounts (public keys: never use them on a real network):")
+    print_dev_accounts(listing)
+    print("\nCtrl-C stops the devnet; the chain stays in the home directory.\n", flush=True)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+
+    async def demo() -> None:
+        url = cluster[0].rpc_url
+        tasks = [asyncio.ensure_future(watch_blocks(url))]
+        if not args.no_traffic:
+            tasks.append(asyncio.ensure_future(traffic(url, listing, args.traffic_interval)))
+        while not stop.is_set():
+            await asyncio.sleep(0.2)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    try:
+        asyncio.run(demo())
+    finally:
+        print("stopping the devnet ...", flush=True)
+        stop_cluster(cluster)
+    return 0
+
+
+def _devnet_single(args: argparse.Namespace, home: Path) -> int:
+    from genesis.builder import DEV_ACCOUNTS_FILE, GENESIS_FILE, init_dev_home
+    from node.devnet import traffic, watch_blocks
+    from node.log import setup_logging
+    from node.service import NodeConfig
+
     if not (home / GENESIS_FILE).exists():
         init_dev_home(home, args.accounts, block_interval_ms=args.block_interval_ms)
         if args.screening_model:
@@ -187,7 +254,8 @@ def cmd_devnet(args: argparse.Namespace) -> int:
         if not args.no_traffic:
             background.add(loop.create_task(traffic(url, listing, args.traffic_interval)))
 
-    return _run_node(NodeConfig(home, args.rpc_host, args.rpc_port), ready)
+    port = 8545 if args.rpc_port is None else args.rpc_port
+    return _run_node(NodeConfig(home, args.rpc_host, port), ready)
 
 
 # --- transactions and queries ------------------------------------------------------------------
@@ -472,18 +540,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p = node.add_parser("run", help="run the validator node of --home until SIGINT/SIGTERM")
     p.add_argument("--home", required=True, help="node home directory (genesis.json, validator.key, data/)")
-    p.add_argument("--rpc-host", default="127.0.0.1", help="JSON-RPC listen address (default 127.0.0.1)")
-    p.add_argument("--rpc-port", type=int, default=8545, help="JSON-RPC port (default 8545; 0 picks a free one)")
+    p.add_argument("--rpc-host", default=None, help="JSON-RPC listen address (default: node.json's, else 127.0.0.1)")
+    p.add_argument(
+        "--rpc-port", type=int, default=None, help="JSON-RPC port (default: node.json's, else 8545; 0 picks a free one)"
+    )
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     p.set_defaults(func=cmd_node_run)
 
     p = commands.add_parser("devnet", help="run a local dev chain with funded accounts and demo payments")
     p.add_argument("--home", default=".devnet", help="devnet home (default ./.devnet; created if missing)")
+    p.add_argument("--validators", type=int, default=4, help="validator processes (default 4; 1 runs in-process)")
+    p.add_argument("--full-nodes", type=int, default=0, help="non-validator nodes that follow the chain")
+    p.add_argument("--p2p-port", type=int, default=26656, help="first P2P port (one per node; 0 picks free ports)")
     p.add_argument("--reset", action="store_true", help="start from a fresh genesis")
     p.add_argument("--accounts", type=int, default=5, help="number of funded dev keys for a new devnet")
     p.add_argument("--block-interval-ms", type=int, default=1000, help="block interval for a new devnet")
     p.add_argument("--rpc-host", default="127.0.0.1")
-    p.add_argument("--rpc-port", type=int, default=8545)
+    p.add_argument("--rpc-port", type=int, default=8545, help="first JSON-RPC port (one per node; 0 picks free ports)")
     p.add_argument("--no-traffic", action="store_true", help="do not send demo payments between dev accounts")
     p.add_argument("--traffic-interval", type=float, default=2.0, help="seconds between demo payments")
     add_screening_options(p)
@@ -543,6 +616,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--senders", type=int, default=8, help="number of signing keys (default 8)")
     p.add_argument("--batch", type=int, default=250, help="transactions per JSON-RPC batch request (default 250)")
     p.add_argument("--block-interval-ms", type=int, default=500, help="block interval of the bench chain")
+    p.add_argument("--validators", type=int, default=1, help="validator processes (default 1; e.g. 4 for BFT)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=cmd_bench_ledger)
 

@@ -61,5 +61,28 @@ class NodeMetrics:
             registry=r,
         )
 
+        self.round = Gauge("qenex_consensus_round", "Consensus round at the current height", registry=r)
+        self.consensus_in = Counter(
+            "qenex_consensus_messages_received_total", "Consensus messages received, by type", ["type"], registry=r
+        )
+        self.consensus_out = Counter(
+            "qenex_consensus_messages_sent_total", "Consensus messages broadcast, by type", ["type"], registry=r
+        )
+        self.consensus_dropped = Counter(
+            "qenex_consensus_messages_dropped_total",
+            "Peer messages dropped without effect (malformed, wrong chain, non-validator, bad signature, ...)",
+            ["reason"],
+            registry=r,
+        )
+        self.peers = Gauge("qenex_p2p_peers", "Peers connected", registry=r)
+        self.evidence = Counter("qenex_consensus_evidence_total", "Equivocations detected", registry=r)
+        self.synced_blocks = Counter("qenex_sync_blocks_total", "Blocks imported from peers by block sync", registry=r)
+        self.finality_seconds = Histogram(
+            "qenex_consensus_height_seconds",
+            "Time from the start of a height's first round to its decision",
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+
     def exposition(self) -> tuple[bytes, str]:
         return generate_latest(self.registry), CONTENT_TYPE_LATEST

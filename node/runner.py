@@ -10,6 +10,8 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from node.log import event
+from node.p2p.driver import ConsensusDriver
+from node.p2p.network import NodeNetwork, load_p2p_config
 from node.rpc.methods import RpcMethods
 from node.rpc.server import MAX_BODY_BYTES, JsonRpcServer
 from node.service import Node, NodeConfig
@@ -35,6 +37,11 @@ def build_app(node: Node) -> web.Application:
 async def serve(config: NodeConfig, on_ready: Callable[[Node, str], Awaitable[None] | None] | None = None) -> None:
     """Start the node, call `on_ready(node, rpc_url)`, and run until a stop signal."""
     node = Node(config)
+    p2p = load_p2p_config(config.home)
+    network = None if p2p is None else NodeNetwork(node.genesis, config.home, node.address, p2p, node.metrics)
+    driver = ConsensusDriver(node, network)
+    node.on_admitted = driver.transaction_admitted
+    node.consensus = driver
     runner = web.AppRunner(build_app(node), access_log=None, handle_signals=False)
     try:
         await runner.setup()
@@ -51,7 +58,7 @@ async def serve(config: NodeConfig, on_ready: Callable[[Node, str], Awaitable[No
             maybe = on_ready(node, url)
             if asyncio.iscoroutine(maybe):
                 await maybe
-        await node.run_producer()
+        await driver.run(node.stopping)
     finally:
         await runner.cleanup()
         height = node.chain.height

@@ -10,23 +10,32 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import operator
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from genesis.builder import GENESIS_FILE, VALIDATOR_KEY_FILE
 from genesis.schema import Genesis, load_genesis
+from ledger.codec import address_bytes
 from ledger.hashing import keccak
-from ledger.tx import InvalidSignatureError, TransactionDecodeError, decode_transaction
-from node.chain import Chain
-from node.execution import BlockBuilder, InvalidBlockError, SignedTransaction, TransactionRejected
+from ledger.tx import InvalidSignatureError, TransactionDecodeError, address_of_key, decode_transaction
+from node.block import Block
+from node.chain import Chain, ExecutedBlock
+from node.execution import BlockBuilder, InvalidBlockError, SignedTransaction, TransactionRejected, execute_block
 from node.log import event
 from node.mempool import Mempool
 from node.metrics import NodeMetrics
 from node.screening.screener import install_screening
 from node.sigpool import SignaturePool, default_workers
 
+if TYPE_CHECKING:
+    from node.p2p.driver import ConsensusDriver
+
 log = logging.getLogger("qenex.node")
+MAX_PROPOSAL_BYTES = 3 * 1024 * 1024  # a proposal travels in one transport frame (4 MiB) with its block
 
 
 @dataclass(frozen=True)
@@ -62,8 +71,12 @@ class Node:
         self.metrics.height.set(self.chain.height)
         self._last_block_at: float | None = None
         self.building: BlockBuilder | None = None  # the next block, prepared as transactions arrive
+        self.proposed: ExecutedBlock | None = None  # our sealed proposal for the next height, if any
+        self.address = address_of_key(self.validator_key)
+        self.on_admitted: Callable[[bytes], None] | None = None  # the consensus driver gossips
+        self.consensus: ConsensusDriver | None = None  # set by node.runner
         self.signatures = SignaturePool(default_workers() if config.verify_workers is None else config.verify_workers)
-        self._stopping = asyncio.Event()
+        self.stopping = asyncio.Event()
 
     def close(self) -> None:
         self.signatures.close()
@@ -84,7 +97,9 @@ class Node:
                         continue
         await self.signatures.recover(raws)
         if self.screening is not None:
-            self.screening.prescore(raws, self._next_block().timestamp)  # one model call for the batch
+            building, head = self.building, self.chain.head.header
+            timestamp = building.timestamp if building is not None and building.transactions else None
+            self.screening.prescore(raws, timestamp or max(head.timestamp, int(time.time())))  # one model call
 
     # --- admission ---------------------------------------------------------------------------
 
@@ -97,14 +112,29 @@ class Node:
             raise
         self.metrics.admitted.inc()
         self.metrics.mempool_size.set(len(self.mempool))
+        if self.on_admitted is not None:
+            self.on_admitted(signed.raw)
         return signed
+
+    def admit_gossiped(self, raw: bytes) -> bool:
+        """A transaction a peer admitted: admit it here too (not gossiped again; peers are a full
+        mesh). Refusals are normal (already known, already in a block) and only counted."""
+        try:
+            self._admit(raw)
+        except TransactionRejected as rejected:
+            self.metrics.rejected.labels(rejected.rule).inc()
+            return False
+        self.metrics.admitted.inc()
+        self.metrics.mempool_size.set(len(self.mempool))
+        return True
 
     def observe_rpc(self, method: str, outcome: str, seconds: float) -> None:
         """Told of every call of a method that exists (unknown names never become labels)."""
         self.metrics.rpc_requests.labels(method, outcome).inc()
         self.metrics.rpc_seconds.labels(method).observe(seconds)
 
-    def _admit(self, raw: bytes) -> SignedTransaction:
+    def decode_signed(self, raw: bytes) -> SignedTransaction:
+        """Decode a raw transaction and recover its sender (from the signature pool if it did)."""
         try:
             tx = decode_transaction(raw)
         except TransactionDecodeError as exc:
@@ -115,15 +145,24 @@ class Node:
                 sender = tx.sender()
             except InvalidSignatureError as exc:
                 raise TransactionRejected("invalid_signature", str(exc)) from None
+        raw = bytes(raw)
+        return SignedTransaction(tx, raw, keccak(raw), sender)
+
+    def _admit(self, raw: bytes) -> SignedTransaction:
+        signed = self.decode_signed(raw)
+        tx, sender = signed.tx, signed.sender
         if tx.chain_id != self.genesis.chain_id:
             raise TransactionRejected(
                 "wrong_chain_id", f"transaction is for chain {tx.chain_id}, this is chain {self.genesis.chain_id}"
             )
-        raw = bytes(raw)
-        signed = SignedTransaction(tx, raw, keccak(raw), sender)
         if self.chain.locate_transaction(signed.hash) is not None:
             raise TransactionRejected("already_known", f"transaction {signed.hash.hex()} is already in a block")
         self.mempool.check(signed, self.chain.ledger.nonce(sender))
+        if self.proposed is not None:
+            # Our proposal for the next block is out: its state is sealed, so this transaction waits
+            # unbooked and is booked (or dropped) over the committed block (_readmit_waiting).
+            self.mempool.insert(signed)
+            return signed
         # Book it into the next block as prepared so far: accounts, currency, funds, roles and
         # booked transfer ids are checked against the state after the transactions admitted
         # before it, and the block will not book it a second time.
@@ -142,6 +181,66 @@ class Node:
             timestamp = max(head.timestamp, int(time.time()))
             self.building = BlockBuilder(self.chain.ledger, self.chain.rules, head.number + 1, timestamp)
         return self.building
+
+    # --- blocks through consensus (node.p2p.driver) --------------------------------------------
+
+    def propose(self) -> ExecutedBlock:
+        """getValue() of the consensus algorithm: the next block from the mempool, sealed.
+
+        The prepared builder is reused when it holds exactly the block's share of the mempool,
+        so each transaction is executed once by the proposer."""
+        params = self.genesis.block
+        batch = self.mempool.take(params.max_transactions, min(params.max_bytes, MAX_PROPOSAL_BYTES))
+        head = self.chain.head.header
+        building, self.building = self.building, None
+        reusable = building is not None and building.number == head.number + 1
+        same = reusable and len(building.transactions) == len(batch)
+        if same and all(map(operator.is_, building.transactions, batch)):
+            transactions, outcome, timestamp = building.transactions, building.outcome, building.timestamp
+        else:
+            timestamp = max(head.timestamp, int(time.time()))
+            transactions = batch if self.screening is None else self.screening.allowed(batch, timestamp)
+            outcome = execute_block(self.chain.ledger, self.chain.rules, head.number + 1, timestamp, transactions)
+        self.proposed = self.chain.seal(transactions, outcome, timestamp, address_bytes(self.address))
+        return self.proposed
+
+    def unknown_transactions(self, block: Block) -> list[bytes]:
+        """The block's raw transactions not in our mempool: only their senders must be recovered
+        (gossip has usually brought the rest, with senders, before the proposal)."""
+        return [raw for raw in block.transactions if keccak(raw) not in self.mempool]
+
+    def execute_proposal(self, block: Block) -> ExecutedBlock:
+        """valid(v) of the consensus algorithm: re-execute a block over our head; raise if invalid."""
+        try:
+            transactions = [self.mempool.get(keccak(raw)) or self.decode_signed(raw) for raw in block.transactions]
+        except TransactionRejected as rejected:
+            raise InvalidBlockError("transactions", rejected.message) from None
+        return self.chain.execute_proposal(block, transactions)
+
+    def commit_decided(self, executed: ExecutedBlock, commit: tuple[bytes, ...]) -> Block:
+        """Store a decided block with its certificate; then the mempool and builder follow it."""
+        started = time.perf_counter()
+        block = self.chain.commit_executed(executed, commit)
+        if self.screening is not None:
+            self.screening.block_committed(block, executed.outcome.receipts)
+        self.proposed = None
+        self.building = None
+        included = [t for t in (self.mempool.get(h) for h in executed.tx_hashes) if t is not None]
+        self.mempool.remove(included)
+        if len(self.mempool):
+            self._readmit_waiting()
+        receipts = executed.outcome.receipts
+        self._observe_block(block.header.number, executed.tx_hashes, receipts, time.perf_counter() - started)
+        event(
+            log,
+            "block_committed",
+            height=block.header.number,
+            txs=len(executed.tx_hashes),
+            failed=sum(1 for r in receipts if not r.status),
+            signatures=len(commit),
+            mempool=len(self.mempool),
+        )
+        return block
 
     # --- block production --------------------------------------------------------------------
 
@@ -211,18 +310,5 @@ class Node:
                 self.metrics.dropped.labels(rule).inc()
                 event(log, "tx_dropped", logging.WARNING, tx=signed.hash.hex(), rule=rule, reason=message)
 
-    async def run_producer(self) -> None:
-        interval = self.genesis.block.interval_ms / 1000
-        next_tick = time.monotonic() + interval
-        while not self._stopping.is_set():
-            delay = max(0.0, next_tick - time.monotonic())
-            try:
-                await asyncio.wait_for(self._stopping.wait(), timeout=delay)
-                break
-            except TimeoutError:
-                pass
-            next_tick = max(next_tick + interval, time.monotonic())
-            self.produce()
-
     def stop(self) -> None:
-        self._stopping.set()
+        self.stopping.set()

@@ -58,6 +58,7 @@ class SignaturePool:
 
     async def recover(self, raws: list[bytes]) -> None:
         """Recover the senders of `raws` off the event loop and remember them."""
+        raws = [raw for raw in raws if raw not in self._presigned]
         if self._executor is None or len(raws) < MIN_BATCH_FOR_POOL:
             return
         loop = asyncio.get_running_loop()

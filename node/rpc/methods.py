@@ -101,7 +101,7 @@ class RpcMethods:
             "web3_clientVersion": lambda p: CLIENT_VERSION,
             "net_version": lambda p: str(self.node.genesis.chain_id),
             "net_listening": lambda p: True,
-            "net_peerCount": lambda p: "0x0",
+            "net_peerCount": lambda p: qty(self.node.consensus.peer_count() if self.node.consensus else 0),
             "eth_chainId": lambda p: qty(self.node.genesis.chain_id),
             "eth_syncing": lambda p: False,
             "eth_accounts": lambda p: [],
@@ -125,6 +125,7 @@ class RpcMethods:
             "qenex_getAccountProof": self.get_account_proof,
             "qenex_mempoolStatus": lambda p: {"pending": qty(len(self.node.mempool))},
             **screening_methods(self.node),
+            "qenex_consensusStatus": self.consensus_status,
         }
 
     # --- blocks --------------------------------------------------------------------------------
@@ -301,6 +302,13 @@ class RpcMethods:
             "roles": [{"role": r.role, "holder": r.holder, "namespace": r.namespace} for r in genesis.roles],
             "currencies": self.get_currencies([]),
         }
+
+    def consensus_status(self, params: list) -> dict:
+        """Where this node's consensus is: for operators, probes and the fault tests."""
+        driver = self.node.consensus
+        if driver is None:
+            raise RpcError(RESOURCE_NOT_FOUND, "consensus is not running in this process (a node opened by a tool)")
+        return driver.status()
 
     def get_account_proof(self, params: list) -> dict:
         account_id = self._account_id(_param(params, 0, "account id"))

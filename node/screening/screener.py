@@ -144,6 +144,20 @@ class Screener:
             )
         return records
 
+    def allowed(self, batch: list[SignedTransaction], timestamp: int) -> list[SignedTransaction]:
+        """The part of a proposal's batch screening lets into a block at `timestamp` (the rest, and
+        a sender's transactions after one left out, wait: re-booked after the block, they are
+        held or refused then)."""
+        kept, stopped = [], set()
+        for signed in batch:
+            if signed.sender in stopped:
+                continue
+            if self.screen(signed, timestamp).verdict in ("allow", "released"):
+                kept.append(signed)
+            else:
+                stopped.add(signed.sender)
+        return kept
+
     def prescore(self, raws: list[bytes], timestamp: int) -> None:
         """Score a JSON-RPC batch's ledger transactions in one model call before they are admitted
         one by one (a model call costs milliseconds; per row in a batch, microseconds)."""

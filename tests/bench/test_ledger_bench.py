@@ -35,7 +35,7 @@ def test_small_run_commits_every_transfer(tmp_path, monkeypatch):
 
 
 def test_cli_prints_one_json_object(capsys):
-    args = argparse.Namespace(transfers=40, senders=1, batch=16, block_interval_ms=100, json=True)
+    args = argparse.Namespace(transfers=40, senders=1, batch=16, block_interval_ms=100, json=True, validators=1)
     assert run_cli(args) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["committed"] == 40
@@ -43,8 +43,19 @@ def test_cli_prints_one_json_object(capsys):
     assert result["transfers_per_s"] > 0
 
 
+def test_four_validators_commit_every_transfer_through_every_node(tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    result = run_bench(transfers=400, senders=4, batch=50, block_interval_ms=200, progress=False, seed=3, validators=4)
+    assert (result.validators, result.committed, result.transfers_checked) == (4, 400, 400)
+    assert result.streams == 4 and result.accounts_reconciled == 4
+    assert result.transfers_per_s > 0 and result.ratio > 0
+    assert list(tmp_path.iterdir()) == []  # all four nodes stopped, homes removed
+
+
 def test_bad_arguments_fail_before_starting_a_node():
     with pytest.raises(BenchError, match="--batch"):
         run_bench(transfers=10, senders=1, batch=5000, progress=False)
     with pytest.raises(BenchError, match="--transfers"):
         run_bench(transfers=0, progress=False)
+    with pytest.raises(BenchError, match="--validators"):
+        run_bench(transfers=10, validators=0, progress=False)

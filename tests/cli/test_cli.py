@@ -136,6 +136,8 @@ def test_devnet_prints_url_and_keys_and_makes_blocks(tmp_path):
             "-m",
             "node.cli",
             "devnet",
+            "--validators",
+            "1",
             "--home",
             str(tmp_path / "devnet"),
             "--rpc-port",

@@ -407,3 +407,39 @@ def test_an_equivocators_second_precommit_completes_a_commit_certificate(harness
     (commit,) = [a for a in actions if isinstance(a, Commit)]
     assert [v.validator for v in commit.certificate] == sorted(harness.addresses[:3])
     verify_commit(commit.block_id, commit.commit_signatures(), harness.validators)
+
+
+# --- the hold between heights (Config.hold_new_height, the driver's block interval) -------------
+
+
+def decided_height_one(harness, **overrides: object) -> tuple[sm.State, list]:
+    state, _ = harness.start(ME, **overrides)
+    events = [harness.proposal(0, V)] + [harness.precommit(i, 0, V) for i in (0, 1, 2)]
+    return harness.feed(state, *events)
+
+
+def test_held_after_a_decision_until_begin_height(harness):
+    state, actions = decided_height_one(harness, hold_new_height=True)
+    assert [a.height for a in actions if isinstance(a, Commit)] == [1]
+    assert (state.height, state.round_started) == (2, False)
+    assert not [a for a in actions if isinstance(a, ScheduleTimeout) and a.height == 2]
+    # a proposal for height 2 arrives while held: recorded, but no prevote and no timeout fires
+    proposal = harness.proposal(0, W, height=2)
+    state, actions = harness.feed(state, proposal, TimeoutFired(TimeoutKind.PROPOSE, 2, 0))
+    assert actions == [] and state.step == Step.PROPOSE
+    state, actions = sm.begin_height(state)
+    assert harness.sent(actions, PV) == [block_id(W)]  # line 22 fires for the stored proposal
+    again, more = sm.begin_height(state)
+    assert more == [] and again.step == state.step  # a second begin does nothing
+
+
+def test_without_hold_the_next_round_starts_at_once(harness):
+    state, actions = decided_height_one(harness)
+    assert (state.height, state.round_started) == (2, True)
+    assert any(isinstance(a, ScheduleTimeout) and a.height == 2 for a in actions) or harness.sent(actions, PV)
+
+
+def test_held_node_joins_a_later_round_on_f_plus_one_messages(harness):  # line 55 while held
+    state, _ = decided_height_one(harness, hold_new_height=True)
+    state, _ = harness.feed(state, harness.prevote(0, 1, None, height=2), harness.prevote(1, 1, None, height=2))
+    assert (state.round, state.round_started) == (1, True)

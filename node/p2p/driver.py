@@ -1,0 +1,443 @@
+"""The consensus driver: runs the pure Tendermint state machine (consensus.state_machine) for a node.
+
+The state machine decides; the driver does everything with a clock, a disk or a socket:
+
+* timers: each ScheduleTimeout becomes a loop.call_later that feeds TimeoutFired back in;
+* durability: before a message we signed leaves the node, the signing WAL records it (and refuses a
+  second value for the same height/round/step) and the consensus state (round, lock, valid value,
+  own messages) is written (node.p2p.persist); a decided block is stored before either;
+* blocks: getValue() is Node.propose (the mempool, sealed), valid(v) is Node.execute_proposal
+  (re-executed over our head, kept in memory until decided), and a decision is Node.commit_decided
+  with the precommits' commit signatures as the block's certificate;
+* the hold between heights (Config.hold_new_height): the next height starts one block interval
+  after a decision, and only when there is work (a transaction, or a peer already at it) unless
+  genesis asks for empty blocks;
+* the network (node.p2p.network): consensus messages go out before mempool gossip; messages for the
+  next height are buffered until we get there; block sync fetches decided blocks with their
+  certificates from peers that are ahead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from consensus import state_machine as sm
+from consensus.signing import make_signer, verify_proposal, verify_vote
+from consensus.types import (
+    Broadcast,
+    Commit,
+    Event,
+    Evidence,
+    Proposal,
+    ProposalReceived,
+    ScheduleTimeout,
+    TimeoutFired,
+    VoteKind,
+    VoteReceived,
+)
+from consensus.wal import DoubleSignError, SigningWal
+from node.block import Block
+from node.chain import ExecutedBlock
+from node.execution import InvalidBlockError
+from node.log import event
+from node.p2p import persist, wire
+from node.p2p.faults import crash_point
+
+if TYPE_CHECKING:
+    from node.p2p.network import NodeNetwork
+    from node.service import Node
+
+log = logging.getLogger("qenex.consensus")
+
+GOSSIP_INTERVAL_S = 0.5  # re-send our messages when a height makes no progress for this long
+STATUS_INTERVAL_S = 1.0
+SYNC_REQUEST_TIMEOUT_S = 5.0
+FUTURE_MESSAGES_MAX = 10_000  # messages for the next height, kept until we reach it
+SYNC_REPLY_BYTES_MAX = 3 * 1024 * 1024
+EXECUTED_CACHE_MAX = 16
+STEP_NAMES = {VoteKind.PREVOTE: "prevote", VoteKind.PRECOMMIT: "precommit"}
+
+
+class ConsensusDriver:
+    def __init__(self, node: Node, network: NodeNetwork | None = None) -> None:
+        self.node = node
+        self.network = network
+        chain = node.chain
+        data_dir = node.config.home / "data"
+        self.wal = SigningWal(data_dir / "signing.wal")
+        self.state_path = data_dir / "consensus-state"
+        self.interval_s = node.genesis.block.interval_ms / 1000
+        self.config = sm.Config(
+            chain_id=node.genesis.chain_id,
+            validators=chain.validators,
+            address=node.address.lower(),
+            sign=make_signer(node.validator_key),
+            verify_vote=verify_vote,
+            verify_proposal=verify_proposal,
+            is_valid=self._is_valid,
+            block_id=lambda block: block.hash,
+            get_value=self._get_value,
+            timeouts=timeouts_for(node.genesis.block.interval_ms),
+            hold_new_height=True,
+        )
+        self.is_validator = self.config.address in chain.validators.powers
+        self.executed: dict[bytes, ExecutedBlock | None] = {}  # block hash -> outcome (None: invalid)
+        self.future: list[wire.ProposalMessage | wire.VoteMessage] = []
+        self.peer_heads: dict[str, int] = {}
+        self.sync_request: tuple[str, float] | None = None  # (peer, deadline)
+        self.hold_until = 0.0
+        self.height_started = time.monotonic()
+        self.evidence: list[Evidence] = []
+        self._progress: tuple[int, int, int] | None = None
+        self._stuck_ticks = 0
+        self._begin_timer: asyncio.TimerHandle | None = None
+        self._dropped_seen: dict[str, int] = {}
+        self.state = self._initial_state()
+
+    # --- start ---------------------------------------------------------------------------------
+
+    def _initial_state(self) -> sm.State:
+        height = self.node.chain.height + 1
+        restored = persist.restore(self.state_path, self.config, height)
+        if restored is not None:
+            event(log, "consensus_restored", height=height, round=restored.round, locked_round=restored.locked_round)
+            return restored
+        return sm.State(config=self.config, height=height, round_started=False)
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        """Drive consensus until `stopping` is set."""
+        resumed = self.state
+        self.state, actions = sm.restart(resumed)
+        self._perform(actions)
+        for message in sm.own_messages(resumed):  # count our own messages again (tallies are not persisted)
+            self._step(
+                ProposalReceived(message.message, message.block)
+                if isinstance(message.message, Proposal)
+                else VoteReceived(message.message)
+            )
+        self._schedule_begin(0.0)
+        tasks = [asyncio.ensure_future(self._ticker(stopping))]
+        if self.network is not None:
+            await self.network.start(self._on_message)
+        try:
+            await stopping.wait()
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            if self.network is not None:
+                await self.network.close()
+            if self._begin_timer is not None:
+                self._begin_timer.cancel()
+            self.wal.close()
+
+    def peer_count(self) -> int:
+        return 0 if self.network is None else self.network.connected()
+
+    def status(self) -> dict:
+        s = self.state
+        return {
+            "height": s.height,
+            "round": s.round,
+            "step": s.step.name.lower(),
+            "roundStarted": s.round_started,
+            "lockedRound": s.locked_round,
+            "validRound": s.valid_round,
+            "validator": self.is_validator,
+            "address": self.config.address,
+            "peers": self.peer_count(),
+            "peerHeads": dict(self.peer_heads),
+            "evidence": [
+                {"validator": e.vote_a.validator, "height": e.vote_a.height, "round": e.vote_a.round,
+                 "kind": STEP_NAMES[e.vote_a.kind]}
+                for e in self.evidence
+            ],
+            "dropped": dict(s.dropped),
+        }  # fmt: skip
+
+    # --- the state machine's callbacks ---------------------------------------------------------
+
+    def _get_value(self, height: int, round_: int) -> Block:
+        executed = self.node.propose()
+        self._remember(executed.block.hash, executed)
+        event(log, "block_proposed", logging.DEBUG, height=height, round=round_, txs=len(executed.tx_hashes))
+        return executed.block
+
+    def _is_valid(self, block: object) -> bool:
+        if not isinstance(block, Block):
+            return False
+        if block.hash in self.executed:
+            return self.executed[block.hash] is not None
+        if block.header.number != self.node.chain.height + 1:
+            return False  # not over our head: not decidable here (block sync handles the past)
+        try:
+            executed = self.node.execute_proposal(block)
+        except InvalidBlockError as exc:
+            event(log, "proposal_invalid", logging.WARNING, height=block.header.number, reason=str(exc))
+            self._remember(block.hash, None)
+            return False
+        self._remember(block.hash, executed)
+        return True
+
+    def _remember(self, block_hash: bytes, executed: ExecutedBlock | None) -> None:
+        if len(self.executed) >= EXECUTED_CACHE_MAX:
+            self.executed.pop(next(iter(self.executed)))
+        self.executed[block_hash] = executed
+
+    # --- stepping ------------------------------------------------------------------------------
+
+    def _step(self, incoming: Event) -> None:
+        self.state, actions = sm.step(self.state, incoming)
+        self._perform(actions)
+
+    def _perform(self, actions: list) -> None:
+        """Commit first, then make what we signed durable, then let it out."""
+        for action in actions:
+            if isinstance(action, Commit):
+                crash_point("commit:before_store")
+                self._commit(action)
+                crash_point("commit:after_store")
+        own = [a for a in actions if isinstance(a, Broadcast)]
+        steps = [
+            "proposal" if isinstance(a.message, Proposal) else STEP_NAMES[a.message.kind] for a in own
+        ]
+        allowed = []
+        for action, step in zip(own, steps, strict=True):
+            message = action.message
+            crash_point(f"{step}:before_wal")
+            try:
+                self.wal.record(message.height, message.round, step, message.block_id or b"")
+            except DoubleSignError as exc:
+                event(log, "double_sign_refused", logging.ERROR, height=message.height, error=str(exc))
+                continue
+            allowed.append(action)
+        for step in steps:
+            crash_point(f"{step}:after_wal")
+        if own or any(isinstance(a, Commit) for a in actions):
+            persist.save_state(self.state_path, self.state)
+        for step in steps:
+            crash_point(f"{step}:after_state")
+        for action in allowed:
+            self._broadcast(action)
+        for action in actions:
+            if isinstance(action, ScheduleTimeout):
+                fired = TimeoutFired(action.kind, action.height, action.round)
+                asyncio.get_running_loop().call_later(action.duration_ms / 1000, self._step, fired)
+            elif isinstance(action, Evidence):
+                self.evidence.append(action)
+                self.node.metrics.evidence.inc()
+                event(log, "equivocation", logging.WARNING, validator=action.vote_a.validator,
+                      height=action.vote_a.height, round=action.vote_a.round)  # fmt: skip
+        self._count_drops()
+        self.node.metrics.round.set(self.state.round)
+
+    def _count_drops(self) -> None:
+        for reason, count in self.state.dropped.items():
+            seen = self._dropped_seen.get(reason, 0)
+            if count > seen:
+                self.node.metrics.consensus_dropped.labels(reason).inc(count - seen)
+                self._dropped_seen[reason] = count
+
+    def _broadcast(self, action: Broadcast) -> None:
+        message = action.message
+        if isinstance(message, Proposal):
+            payload, kind = wire.encode(wire.ProposalMessage(message, action.block)), "proposal"
+        else:
+            payload, kind = wire.encode(wire.VoteMessage(message)), STEP_NAMES[message.kind]
+        self.node.metrics.consensus_out.labels(kind).inc()
+        if self.network is not None:
+            self.network.broadcast_consensus(payload)
+
+    def _commit(self, decided: Commit) -> None:
+        executed = self.executed.get(decided.block_id)
+        if executed is None:  # decided without our having executed it (cannot happen: line 49 checks valid)
+            executed = self.node.execute_proposal(decided.block)
+        self.node.commit_decided(executed, tuple(decided.commit_signatures()))
+        self._after_height(decided.height)
+
+    def _after_height(self, height: int) -> None:
+        self.executed.clear()
+        self.node.metrics.finality_seconds.observe(time.monotonic() - self.height_started)
+        self.height_started = time.monotonic()
+        self.hold_until = time.monotonic() + self.interval_s
+        if height % 100 == 0:
+            self.wal.prune_below(height)
+        self._schedule_begin(self.interval_s)
+        asyncio.get_running_loop().call_soon(self._replay_future)
+
+    def _replay_future(self) -> None:
+        waiting, self.future = self.future, []
+        for message in waiting:
+            self._deliver(message)
+
+    # --- the hold between heights --------------------------------------------------------------
+
+    def _schedule_begin(self, delay: float) -> None:
+        if self._begin_timer is not None:
+            self._begin_timer.cancel()
+        self._begin_timer = asyncio.get_running_loop().call_later(max(0.0, delay), self.maybe_begin)
+
+    def maybe_begin(self, peer_started: bool = False) -> None:
+        """Start round 0 of the held height once the interval has passed and there is work."""
+        if self.state.round_started:
+            return
+        wait = self.hold_until - time.monotonic()
+        if wait > 0 and not peer_started:
+            self._schedule_begin(wait)
+            return
+        if peer_started or len(self.node.mempool) or self.node.genesis.block.empty_blocks:
+            self.height_started = time.monotonic()
+            self.state, actions = sm.begin_height(self.state)
+            self._perform(actions)
+
+    def transaction_admitted(self, raw: bytes) -> None:
+        """Told by the node of every transaction admitted from RPC: gossip it, maybe start a height."""
+        if self.network is not None:
+            self.network.gossip_transaction(raw)
+        if not self.state.round_started and time.monotonic() >= self.hold_until:
+            self.maybe_begin()
+
+    # --- the network ---------------------------------------------------------------------------
+
+    async def _on_message(self, peer: str, message: wire.Message) -> None:
+        if isinstance(message, wire.TxsMessage):
+            await self._admit_gossiped(message.transactions)
+        elif isinstance(message, wire.StatusMessage):
+            self.peer_heads[peer] = message.head
+            self._maybe_sync()
+        elif isinstance(message, wire.GetBlocksMessage):
+            self._serve_blocks(peer, message)
+        elif isinstance(message, wire.BlocksMessage):
+            await self._import(peer, message.blocks)
+        elif isinstance(message, wire.ProposalMessage):
+            self.node.metrics.consensus_in.labels("proposal").inc()
+            if message.block.hash not in self.executed:  # a re-sent proposal needs no recovery again
+                await self.node.signatures.recover(self.node.unknown_transactions(message.block))
+            self._deliver(message)
+        else:
+            self.node.metrics.consensus_in.labels(STEP_NAMES[message.vote.kind]).inc()
+            self._deliver(message)
+
+    def _deliver(self, message: wire.ProposalMessage | wire.VoteMessage) -> None:
+        height = message.proposal.height if isinstance(message, wire.ProposalMessage) else message.vote.height
+        if height == self.state.height + 1:
+            if len(self.future) < FUTURE_MESSAGES_MAX:
+                self.future.append(message)
+            return
+        if height != self.state.height:
+            self.node.metrics.consensus_dropped.labels("wrong_height").inc()
+            return
+        if not self.state.round_started:
+            self.maybe_begin(peer_started=True)
+        if isinstance(message, wire.ProposalMessage):
+            self._step(ProposalReceived(message.proposal, message.block))
+        else:
+            self._step(VoteReceived(message.vote))
+
+    async def _admit_gossiped(self, raws: tuple[bytes, ...]) -> None:
+        await self.node.signatures.recover(list(raws))
+        for index, raw in enumerate(raws):
+            self.node.admit_gossiped(raw)
+            if index % 256 == 255:
+                await asyncio.sleep(0)  # consensus messages first: let them in between
+        if not self.state.round_started:
+            self.maybe_begin()
+
+    async def _ticker(self, stopping: asyncio.Event) -> None:
+        last_status = 0.0
+        while not stopping.is_set():
+            await asyncio.sleep(GOSSIP_INTERVAL_S)
+            progress = (self.state.height, self.state.round, int(self.state.step))
+            stuck = progress == self._progress
+            self._stuck_ticks = self._stuck_ticks + 1 if stuck else 0
+            if stuck and self.state.round_started and self.network is not None:
+                for message in sm.own_messages(self.state):  # peers may have missed what we sent
+                    # votes are small: every tick; a proposal carries its block: every 4th tick
+                    if isinstance(message.message, Proposal) and self._stuck_ticks % 4 != 1:
+                        continue
+                    self._broadcast(message)
+                for vote in sm.proof_of_lock(self.state):
+                    self.network.broadcast_consensus(wire.encode(wire.VoteMessage(vote)))
+            self._progress = progress
+            now = time.monotonic()
+            if self.network is not None and now - last_status >= STATUS_INTERVAL_S:
+                last_status = now
+                status = wire.StatusMessage(self.node.chain.height, self.state.height, self.state.round)
+                self.network.broadcast_consensus(wire.encode(status))
+                self.node.metrics.peers.set(self.network.connected())
+                self._maybe_sync()
+
+    # --- block sync ----------------------------------------------------------------------------
+
+    def _maybe_sync(self) -> None:
+        head = self.node.chain.height
+        ahead = {peer: h for peer, h in self.peer_heads.items() if h > head}
+        if not ahead or self.network is None:
+            return
+        if self.sync_request is not None and time.monotonic() < self.sync_request[1]:
+            return
+        peer = max(ahead, key=ahead.__getitem__)
+        count = min(wire.MAX_SYNC_BLOCKS, ahead[peer] - head)
+        self.sync_request = (peer, time.monotonic() + SYNC_REQUEST_TIMEOUT_S)
+        self.network.send(peer, wire.encode(wire.GetBlocksMessage(head + 1, count)))
+
+    def _serve_blocks(self, peer: str, request: wire.GetBlocksMessage) -> None:
+        if self.network is None:
+            return
+        blocks, size = [], 0
+        last = min(request.first + request.count - 1, self.node.chain.height)
+        for number in range(max(1, request.first), last + 1):
+            block = self.node.chain.block(number)
+            size += len(block.encode())
+            if blocks and size > SYNC_REPLY_BYTES_MAX:
+                break
+            blocks.append(block)
+        if blocks:
+            self.network.send(peer, wire.encode(wire.BlocksMessage(tuple(blocks))))
+
+    async def _import(self, peer: str, blocks: tuple[Block, ...]) -> None:
+        """Blocks with their certificates from a peer: check each against the validators, execute,
+        store; then consensus continues at the new height."""
+        imported = 0
+        for block in blocks:
+            if block.header.number != self.node.chain.height + 1:
+                continue
+            await self.node.signatures.recover(self.node.unknown_transactions(block))
+            if block.header.number != self.node.chain.height + 1:
+                continue  # consensus decided it while we waited
+            try:
+                executed = self.node.execute_proposal(block)
+                self.node.commit_decided(executed, block.commit)
+            except InvalidBlockError as exc:
+                self.node.metrics.consensus_dropped.labels("bad_sync_block").inc()
+                event(log, "sync_block_refused", logging.WARNING, peer=peer, reason=str(exc))
+                break
+            imported += 1
+            self.node.metrics.synced_blocks.inc()
+        self.sync_request = None
+        if imported:
+            event(log, "blocks_synced", peer=peer, blocks=imported, height=self.node.chain.height)
+            self.state = sm.State(config=self.config, height=self.node.chain.height + 1, round_started=False)
+            self._after_height(self.node.chain.height)
+            self._maybe_sync()
+
+
+def timeouts_for(interval_ms: int) -> sm.Timeouts:
+    """Round timeouts scaled to the block interval, linear in the round (never exponential).
+
+    A proposal must be received, its signatures recovered and its block executed before the
+    propose timeout, so that timeout is generous (at least a second, as CometBFT's 3 s default
+    is for its larger networks); a dead proposer costs one propose timeout per height it owns."""
+    base = max(500, min(interval_ms, 3000))
+    return sm.Timeouts(
+        propose_ms=2 * base, propose_delta_ms=base,
+        prevote_ms=base, prevote_delta_ms=base // 2,
+        precommit_ms=base, precommit_delta_ms=base // 2,
+    )  # fmt: skip
+
+
+Callback = Callable[[], None]

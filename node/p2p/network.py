@@ -1,0 +1,182 @@
+"""A node's peers: the TLS transport set up from genesis and node.json, with two outbound queues.
+
+The trust store is every P2P certificate genesis lists (validators and registered full nodes), each
+bound to its node key; node.json says where to find peers. Between any two nodes one connection is
+made: the node with the lower address dials, the other accepts (a restarted node redials, or is
+redialled, with backoff).
+
+Consensus messages and mempool gossip leave through separate queues, consensus first: a flood
+of transactions can delay other transactions, never a vote.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from consensus.transport import IdentityBinding, NodeCertificate, PeerNetwork, certificate_fingerprint
+from genesis.builder import NODE_CONFIG_FILE, P2P_KEY_FILE
+from genesis.schema import Genesis
+from node.log import event
+from node.metrics import NodeMetrics
+from node.p2p import wire
+
+log = logging.getLogger("qenex.p2p")
+
+GOSSIP_BATCH_BYTES = 1024 * 1024
+Handler = Callable[[str, wire.Message], Awaitable[None]]
+
+
+class NodeConfigError(ValueError):
+    """node.json is missing a field or names a peer genesis does not know."""
+
+
+@dataclass(frozen=True, slots=True)
+class PeerAddress:
+    name: str
+    address: str  # lower-case node address
+    host: str
+    port: int
+
+
+@dataclass(frozen=True, slots=True)
+class P2PConfig:
+    host: str
+    port: int
+    peers: tuple[PeerAddress, ...]
+    rpc_host: str | None = None
+    rpc_port: int | None = None
+
+
+def load_p2p_config(home: Path) -> P2PConfig | None:
+    """The P2P part of HOME/node.json, or None for a node without peers (a one-validator chain)."""
+    path = Path(home) / NODE_CONFIG_FILE
+    if not path.exists():
+        return None
+    try:
+        data = json.loads(path.read_text())
+        peers = tuple(
+            PeerAddress(p.get("name", p["address"]), p["address"].lower(), p["p2p"]["host"], int(p["p2p"]["port"]))
+            for p in data.get("peers", [])
+        )
+        rpc = data.get("rpc", {})
+        return P2PConfig(data["p2p"]["host"], int(data["p2p"]["port"]), peers, rpc.get("host"), rpc.get("port"))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise NodeConfigError(f"{path}: {exc!r} (expected p2p.host, p2p.port and peers[].address/p2p)") from None
+
+
+def genesis_identities(genesis: Genesis) -> dict[str, tuple[bytes, bytes]]:
+    """Lower-case node address -> (certificate PEM, binding signature) of every registered node."""
+    nodes = [(v.address, v.p2p) for v in genesis.validators] + [(f.address, f.p2p) for f in genesis.full_nodes]
+    return {address.lower(): (p2p.certificate_pem, p2p.binding_signature) for address, p2p in nodes if p2p}
+
+
+class NodeNetwork:
+    def __init__(self, genesis: Genesis, home: Path, address: str, config: P2PConfig, metrics: NodeMetrics) -> None:
+        self.genesis = genesis
+        self.address = address.lower()
+        self.config = config
+        self.metrics = metrics
+        identities = genesis_identities(genesis)
+        if self.address not in identities:
+            raise NodeConfigError(f"this node ({address}) has no P2P certificate in genesis; it cannot join")
+        for peer in config.peers:
+            if peer.address not in identities:
+                raise NodeConfigError(f"node.json peer {peer.name} ({peer.address}) is not registered in genesis")
+        key_path = Path(home) / P2P_KEY_FILE
+        try:
+            key_pem = key_path.read_bytes()
+        except FileNotFoundError:
+            raise NodeConfigError(f"no TLS key at {key_path}; it is written with the node's genesis") from None
+        self.own = NodeCertificate(self.address, identities[self.address][0], key_pem)
+        self.others = {a: v for a, v in identities.items() if a != self.address}
+        self.transport: PeerNetwork | None = None
+        self.consensus_out: deque[bytes] = deque()
+        self.direct_out: deque[tuple[str, bytes]] = deque()
+        self.tx_out: deque[bytes] = deque()
+        self.listen_port: int | None = None
+        self._wake = asyncio.Event()
+        self._handler: Handler | None = None
+        self._sender: asyncio.Task | None = None
+
+    async def start(self, handler: Handler) -> None:
+        self._handler = handler
+        bindings = {a: IdentityBinding(a, certificate_fingerprint(pem), sig) for a, (pem, sig) in self.others.items()}
+        certificates = {a: pem for a, (pem, _) in self.others.items()}
+        self.transport = PeerNetwork(self.genesis.chain_id, self.own, bindings, certificates, self._on_frame)
+        self.listen_port = await self.transport.listen(self.config.host, self.config.port)
+        for peer in self.config.peers:
+            if self.address < peer.address:
+                self.transport.connect(peer.address, peer.host, peer.port)
+        self._sender = asyncio.ensure_future(self._send_loop())
+        event(log, "p2p_listening", host=self.config.host, port=self.listen_port, peers=len(self.config.peers))
+
+    async def close(self) -> None:
+        if self._sender is not None:
+            self._sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sender
+        if self.transport is not None:
+            await self.transport.close()
+
+    def connected(self) -> int:
+        return 0 if self.transport is None else len(self.transport.writers)
+
+    # --- outbound ------------------------------------------------------------------------------
+
+    def broadcast_consensus(self, payload: bytes) -> None:
+        self.consensus_out.append(payload)
+        self._wake.set()
+
+    def send(self, peer: str, payload: bytes) -> None:
+        self.direct_out.append((peer, payload))
+        self._wake.set()
+
+    def gossip_transaction(self, raw: bytes) -> None:
+        self.tx_out.append(raw)
+        self._wake.set()
+
+    async def _send_loop(self) -> None:
+        assert self.transport is not None
+        transport = self.transport
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self.consensus_out or self.direct_out or self.tx_out:
+                if self.consensus_out:
+                    await transport.broadcast(self.consensus_out.popleft())
+                    continue
+                if self.direct_out:
+                    peer, payload = self.direct_out.popleft()
+                    with contextlib.suppress(ConnectionError, OSError):
+                        await transport.send(peer, payload)
+                    continue
+                batch, size = [], 0
+                while self.tx_out and len(batch) < wire.MAX_GOSSIP_TRANSACTIONS and size < GOSSIP_BATCH_BYTES:
+                    raw = self.tx_out.popleft()
+                    batch.append(raw)
+                    size += len(raw)
+                await transport.broadcast(wire.encode(wire.TxsMessage(tuple(batch))))
+
+    # --- inbound -------------------------------------------------------------------------------
+
+    async def _on_frame(self, peer: str, payload: bytes) -> None:
+        try:
+            message = wire.decode_message(payload)
+        except wire.WireError as exc:
+            self.metrics.consensus_dropped.labels("malformed").inc()
+            event(log, "peer_message_malformed", logging.WARNING, peer=peer, error=str(exc))
+            return
+        if isinstance(message, wire.ProposalMessage | wire.VoteMessage):
+            chain_id = message.proposal.chain_id if isinstance(message, wire.ProposalMessage) else message.vote.chain_id
+            if chain_id != self.genesis.chain_id:
+                self.metrics.consensus_dropped.labels("wrong_chain").inc()
+                return
+        assert self._handler is not None
+        await self._handler(peer, message)
