@@ -177,6 +177,8 @@ def cmd_devnet(args: argparse.Namespace) -> int:
     if args.validators < 1 or args.full_nodes < 0:
         return fail("--validators must be at least 1 and --full-nodes at least 0")
     if args.validators > 1 or args.full_nodes:
+        if args.screening_model:  # review decisions are per node for now (docs/screening.md)
+            return fail("--screening-model works with one validator for now (see docs/screening.md)")
         return _devnet_cluster(args, home)
     return _devnet_single(args, home)
 
