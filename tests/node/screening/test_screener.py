@@ -13,7 +13,7 @@ from ledger.tx import LedgerTransaction, decode_transaction
 from node.block import encode_receipts
 from node.chain import Chain
 from node.execution import SignedTransaction
-from node.screening.features import replay_blocks
+from node.screening.features import DAY, FEATURE_NAMES, replay_blocks
 from node.screening.model import model_hash
 from node.screening.screener import MODEL_DIR, install_screening, payments_of
 
@@ -118,3 +118,22 @@ def test_a_restarted_node_rebuilds_the_same_feature_state(tmp_path, small_model)
     assert rebuilt.state.block_features(probe_time, probe) == screener2.state.block_features(probe_time, probe)
     reopened.close()
     chain2.close()
+
+
+def test_a_fraud_report_feeds_the_counterparty_risk_from_the_next_block(tmp_path, small_model):
+    chain, screener, listing = make_chain(tmp_path, "a", small_model)
+    blocks = schedule(listing)
+    run(chain, screener, blocks[:6])
+    paid = blocks[0][1][0]
+    credit = paid.tx.transfers[0].credit_account_id
+    probe = [p for p in payments_of(paid.tx, screener.exponents)]
+    risk = FEATURE_NAMES.index("credit_risk_30d")
+    later = blocks[6][0] + 2 * DAY
+    assert screener.state.block_features(later, probe)[0][risk] == 0.0
+    stored = chain.ledger.transfer(paid.tx.transfers[0].id)
+    screener.report_fraud(credit, stored.timestamp, paid.tx.transfers[0].id, "0x" + "00" * 20)
+    assert screener.state.block_features(later, probe)[0][risk] == 0.0, "not before the next block"
+    run(chain, screener, blocks[6:7])
+    assert screener.state.block_features(later, probe)[0][risk] > 0.0
+    assert (tmp_path / "a" / "screening-reports.jsonl").read_text().count(credit) == 1
+    chain.close()
