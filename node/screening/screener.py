@@ -36,6 +36,7 @@ log = logging.getLogger("qenex.screening")
 MODEL_DIR = "screening-model"
 REPORTS_FILE = "screening-reports.jsonl"
 MAX_PRESCORE = 2000  # a JSON-RPC batch holds at most 2000 calls
+MAX_CACHED = 200_000  # verdicts and scores kept between two blocks
 
 
 class ScreeningConfigError(GenesisError):
@@ -97,6 +98,9 @@ class Screener:
         cached = self._cache.get(key)
         if cached is not None:
             return cached
+        if len(self._cache) >= MAX_CACHED or len(self._scores) >= MAX_CACHED:
+            self._cache.clear()  # only a cache: refused transactions sent again and again cannot grow it
+            self._scores.clear()
         held = self.queue.held_for_sender(signed.sender)
         if signed.hash in self.released:
             record = self._score(signed, timestamp, released=True)
