@@ -21,17 +21,20 @@ class LedgerReader(Protocol):
 
     def nonce(self, address: str) -> int: ...
 
+    def record(self, key: bytes) -> bytes | None: ...
+
 
 class Overlay:
     """Pending changes over a parent view; reads fall through to the parent."""
 
-    __slots__ = ("accounts", "nonces", "parent", "transfers")
+    __slots__ = ("accounts", "nonces", "parent", "records", "transfers")
 
     def __init__(self, parent: LedgerReader) -> None:
         self.parent = parent
         self.accounts: dict[str, Account] = {}
         self.transfers: dict[int, StoredTransfer] = {}
         self.nonces: dict[str, int] = {}
+        self.records: dict[bytes, bytes | None] = {}  # chain records (governance): key -> value, None deletes
 
     def account(self, account_id: str) -> Account | None:
         found = self.accounts.get(account_id)
@@ -44,6 +47,14 @@ class Overlay:
     def nonce(self, address: str) -> int:
         found = self.nonces.get(address)
         return found if found is not None else self.parent.nonce(address)
+
+    def record(self, key: bytes) -> bytes | None:
+        if key in self.records:
+            return self.records[key]
+        return self.parent.record(key)
+
+    def put_record(self, key: bytes, value: bytes | None) -> None:
+        self.records[key] = value
 
     def put_account(self, account: Account) -> None:
         self.accounts[account.id] = account
@@ -65,3 +76,4 @@ class Overlay:
         parent.accounts.update(self.accounts)
         parent.transfers.update(self.transfers)
         parent.nonces.update(self.nonces)
+        parent.records.update(self.records)

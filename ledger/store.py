@@ -61,6 +61,8 @@ CURRENCY_TOTALS = b"Lc"
 LEAF = b"Lk"
 OWNER_INDEX = b"Lo"
 BUCKET = b"Lb"
+RECORD_JOURNAL = b"Lh"  # per block: the chain records it changed, in order
+RECORD = b"Lg"  # chain records the ledger keeps for others (governance: validator sets, proposals, evidence)
 
 CACHE_ACCOUNTS_MAX = 200_000
 JOURNAL_PAGE_MAX = 1000
@@ -72,6 +74,10 @@ def account_leaf_key(account_id: str) -> bytes:
 
 def nonce_leaf_key(address: str) -> bytes:
     return b"n" + address_bytes(address)
+
+
+def record_leaf_key(key: bytes) -> bytes:
+    return b"g" + key
 
 
 def pending_leaf_key(transfer_id: int) -> bytes:
@@ -91,6 +97,8 @@ def state_leaves(overlay: Overlay, extra_leaves: dict[bytes, bytes | None] | Non
             leaves[pending_leaf_key(transfer_id)] = None
     for address, nonce in overlay.nonces.items():
         leaves[nonce_leaf_key(address)] = int_to_bytes(nonce)
+    for key, value in overlay.records.items():
+        leaves[record_leaf_key(key)] = value
     return leaves
 
 
@@ -130,6 +138,22 @@ class LedgerStore:
         account = decode_account(data) if data is not None else None
         self._remember(account_id, account)
         return account
+
+    def record(self, key: bytes) -> bytes | None:
+        return self.db.get(RECORD + key)
+
+    def records(self, prefix: bytes, reverse: bool = False) -> Iterator[tuple[bytes, bytes]]:
+        """Chain records whose key starts with `prefix`, in key order (or reversed)."""
+        for key, value in self.db.iterator(prefix=RECORD + prefix, reverse=reverse):
+            yield key[len(RECORD) :], value
+
+    def record_changes(self, block_number: int) -> list[tuple[bytes, bytes | None]]:
+        """The chain records block `block_number` changed (None: deleted)."""
+        changes = []
+        for _, value in self.db.iterator(prefix=RECORD_JOURNAL + block_number.to_bytes(8, "big")):
+            key, new = rlp.decode(value)
+            changes.append((key, new or None))
+        return changes
 
     def transfer(self, transfer_id: int) -> StoredTransfer | None:
         data = self.db.get(TRANSFER + transfer_id.to_bytes(16, "big"))
@@ -213,6 +237,7 @@ class LedgerStore:
         overlay: Overlay,
         journal: list[JournalEntry],
         extra_leaves: dict[bytes, bytes | None] | None = None,
+        block_number: int = 0,
     ) -> bytes:
         """Write a block's overlay and journal into `batch`; return the new state root.
 
@@ -267,6 +292,14 @@ class LedgerStore:
                 batch.delete(EXPIRY + stored.expires_at.to_bytes(8, "big") + id_bytes)
         for address, nonce in overlay.nonces.items():
             batch.put(NONCE + address_bytes(address), int_to_bytes(nonce))
+        position = block_number.to_bytes(8, "big")
+        for sequence, (key, value) in enumerate(sorted(overlay.records.items())):
+            if value is None:
+                batch.delete(RECORD + key)
+            else:
+                batch.put(RECORD + key, value)
+            # the record journal: what `qenex ledger verify` replays into the state root
+            batch.put(RECORD_JOURNAL + position + sequence.to_bytes(4, "big"), rlp_encode.encode([key, value or b""]))
         for entry in journal:
             position = entry.block_number.to_bytes(8, "big") + entry.sequence.to_bytes(4, "big")
             batch.put(JOURNAL + position, encode_journal_entry(entry))

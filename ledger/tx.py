@@ -26,6 +26,8 @@ from ledger.hashing import keccak
 from ledger.transfer import Transfer, TransferFlags
 
 LEDGER_TX_TYPE = 0x51
+ACTION_TX_TYPE = 0x52  # the same envelope carrying one chain action (governance) instead of transfers
+MAX_ACTION_PAYLOAD_BYTES = 16 * 1024
 MAX_TX_BYTES = 128 * 1024
 MAX_TRANSFERS_PER_TX = 1024
 MAX_ACCOUNT_ID_BYTES = 64
@@ -63,6 +65,18 @@ class References:
 
 
 @dataclass(frozen=True, slots=True)
+class Action:
+    """A chain action (validator-set proposal, approval, equivocation evidence): a kind and an RLP
+    payload that node.governance decodes, bounded, when it applies the action."""
+
+    kind: int
+    payload: bytes
+
+    def fields(self) -> list:
+        return [int_to_bytes(self.kind), self.payload]
+
+
+@dataclass(frozen=True, slots=True)
 class LedgerTransaction:
     chain_id: int
     nonce: int
@@ -73,19 +87,24 @@ class LedgerTransaction:
     s: int = 0
     # Set by decode_transaction from the received bytes, so admission does not re-encode.
     known_signing_hash: bytes = field(default=b"", compare=False, repr=False)
+    action: Action | None = None  # type 0x52: an action instead of transfers
+
+    @property
+    def tx_type(self) -> int:
+        return ACTION_TX_TYPE if self.action is not None else LEDGER_TX_TYPE
 
     def _unsigned_fields(self) -> list:
         return [
             int_to_bytes(self.chain_id),
             int_to_bytes(self.nonce),
-            [transfer_fields(t) for t in self.transfers],
+            self.action.fields() if self.action is not None else [transfer_fields(t) for t in self.transfers],
             self.references.fields(),
         ]
 
     def signing_hash(self) -> bytes:
         if self.known_signing_hash:
             return self.known_signing_hash
-        return keccak(bytes([LEDGER_TX_TYPE]) + rlp_encode.encode(self._unsigned_fields()))
+        return keccak(bytes([self.tx_type]) + rlp_encode.encode(self._unsigned_fields()))
 
     def sign(self, private_key: bytes) -> LedgerTransaction:
         """A copy signed by `private_key` (32 bytes)."""
@@ -98,11 +117,12 @@ class LedgerTransaction:
             y_parity=signature[64],
             r=int.from_bytes(signature[:32], "big"),
             s=int.from_bytes(signature[32:64], "big"),
+            action=self.action,
         )
 
     def encode(self) -> bytes:
         body = [*self._unsigned_fields(), int_to_bytes(self.y_parity), int_to_bytes(self.r), int_to_bytes(self.s)]
-        return bytes([LEDGER_TX_TYPE]) + rlp_encode.encode(body)
+        return bytes([self.tx_type]) + rlp_encode.encode(body)
 
     @property
     def hash(self) -> bytes:
@@ -142,8 +162,10 @@ def decode_transaction(raw: bytes) -> LedgerTransaction:
         raise TransactionDecodeError("transaction", f"{len(raw)} bytes exceeds the limit of {MAX_TX_BYTES}")
     if not raw:
         raise TransactionDecodeError("type", "empty transaction")
-    if raw[0] != LEDGER_TX_TYPE:
-        raise TransactionDecodeError("type", f"type byte {raw[0]:#04x} is not the ledger type {LEDGER_TX_TYPE:#04x}")
+    if raw[0] not in (LEDGER_TX_TYPE, ACTION_TX_TYPE):
+        raise TransactionDecodeError(
+            "type", f"type byte {raw[0]:#04x} is neither {LEDGER_TX_TYPE:#04x} nor {ACTION_TX_TYPE:#04x}"
+        )
     try:
         body = rlp_decode.decode(bytes(raw[1:]), MAX_RLP_DEPTH)
     except rlp_decode.RlpDecodingError as exc:
@@ -151,14 +173,21 @@ def decode_transaction(raw: bytes) -> LedgerTransaction:
     items = _list(body, "transaction", 7)
     chain_id = _uint(items[0], "chain_id", 8)
     nonce = _uint(items[1], "nonce", 8)
-    transfer_items = items[2]
-    if not isinstance(transfer_items, list):
-        raise TransactionDecodeError("transfers", "must be a list")
-    if not 1 <= len(transfer_items) <= MAX_TRANSFERS_PER_TX:
-        raise TransactionDecodeError(
-            "transfers", f"must hold 1..{MAX_TRANSFERS_PER_TX} transfers, not {len(transfer_items)}"
-        )
-    transfers = tuple(_transfer(item, f"transfers[{i}]") for i, item in enumerate(transfer_items))
+    action = None
+    transfers: tuple[Transfer, ...] = ()
+    if raw[0] == ACTION_TX_TYPE:
+        fields = _list(items[2], "action", 2)
+        payload = _bytes(fields[1], "action.payload", MAX_ACTION_PAYLOAD_BYTES)
+        action = Action(_uint(fields[0], "action.kind", 1), payload)
+    else:
+        transfer_items = items[2]
+        if not isinstance(transfer_items, list):
+            raise TransactionDecodeError("transfers", "must be a list")
+        if not 1 <= len(transfer_items) <= MAX_TRANSFERS_PER_TX:
+            raise TransactionDecodeError(
+                "transfers", f"must hold 1..{MAX_TRANSFERS_PER_TX} transfers, not {len(transfer_items)}"
+            )
+        transfers = tuple(_transfer(item, f"transfers[{i}]") for i, item in enumerate(transfer_items))
     references = _references(items[3])
     y_parity = _uint(items[4], "y_parity", 1)
     r = _uint(items[5], "r", 32)
@@ -167,8 +196,9 @@ def decode_transaction(raw: bytes) -> LedgerTransaction:
         raise TransactionDecodeError("y_parity", "must be 0 or 1")
     if r == 0 or s == 0:
         raise TransactionDecodeError("signature", "the transaction is not signed")
+    signing_hash = _signing_hash_of(raw)
     return LedgerTransaction(
-        chain_id, nonce, transfers, references, y_parity, r, s, known_signing_hash=_signing_hash_of(raw)
+        chain_id, nonce, transfers, references, y_parity, r, s, known_signing_hash=signing_hash, action=action
     )
 
 
@@ -184,7 +214,7 @@ def _signing_hash_of(raw: bytes) -> bytes:
     for _ in range(4):
         position = rlp_decode.payload_span(body, position)[1]
     unsigned = bytes(body[start:position])
-    return keccak(bytes([LEDGER_TX_TYPE]) + rlp_encode.list_prefix(len(unsigned)) + unsigned)
+    return keccak(bytes([raw[0]]) + rlp_encode.list_prefix(len(unsigned)) + unsigned)
 
 
 def _list(item: object, name: str, length: int) -> list:

@@ -38,6 +38,7 @@ from node.execution import (
     SignedTransaction,
     execute_block,
 )
+from node.governance import members_at, validator_set
 
 BLOCK = b"Cb"
 BLOCK_TX = b"Ct"
@@ -97,9 +98,10 @@ class Chain:
 
     def __init__(self, data_dir: Path, genesis: Genesis) -> None:
         self.genesis = genesis
-        self.rules = ChainRules(genesis.chain_id, genesis.exponents, genesis.roles, genesis.block.expiries_max)
-        self.validators = ValidatorSet(ValidatorPower(v.address, v.power) for v in genesis.validators)
-        self._validator_hex = {v.address.lower().removeprefix("0x") for v in genesis.validators}
+        self.rules = ChainRules(
+            genesis.chain_id, genesis.exponents, genesis.roles, genesis.block.expiries_max, genesis=genesis
+        )
+        self.validators = ValidatorSet(ValidatorPower(v.address, v.power) for v in genesis.validators)  # height 1
         self.db = open_database(Path(data_dir))
         self.ledger = LedgerStore(self.db)
         stored_genesis = self.db.get(GENESIS)
@@ -148,6 +150,10 @@ class Chain:
             raise KeyError(f"no block {number}")
         fields = rlp.decode(data)
         return Header.from_fields(fields[0]), tuple(fields[1])
+
+    def validators_at(self, height: int) -> ValidatorSet:
+        """The validator set deciding block `height` (genesis, then changes approved on chain)."""
+        return validator_set(members_at(self.ledger, self.genesis, height))
 
     def block_number_by_hash(self, block_hash: bytes) -> int | None:
         data = self.db.get(BLOCK_BY_HASH + block_hash)
@@ -254,6 +260,7 @@ class Chain:
         (the node does that in its signature pool). Nothing is written: the outcome is kept in
         memory until the block is decided (a proposal that loses must leave no trace)."""
         parent, header = self.head.header, block.header
+        proposer_ok = "0x" + header.proposer.hex() in self.validators_at(header.number).powers
         checks = (
             ("parent_hash", header.parent_hash == parent.hash, f"is not the head {parent.hash.hex()}"),
             ("number", header.number == parent.number + 1, f"{header.number} does not follow {parent.number}"),
@@ -262,7 +269,7 @@ class Chain:
             ("base_fee_per_gas", header.base_fee_per_gas == self.genesis.block.base_fee_per_gas, "differs"),
             ("gas_used", header.gas_used == 0, "must be 0 for ledger blocks"),
             ("extra_data", header.extra_data == EXTRA_DATA, f"must be {EXTRA_DATA!r}"),
-            ("proposer", header.proposer.hex() in self._validator_hex, "is not a validator"),
+            ("proposer", proposer_ok, "is not a validator"),
             ("transactions", len(transactions) == len(block.transactions), "were not all decoded"),
         )
         for name, ok, problem in checks:
@@ -287,7 +294,9 @@ class Chain:
         self.verify_commit(block)
         try:
             with self.db.write_batch(transaction=True, sync=True) as batch:
-                root = self.ledger.stage(batch, executed.outcome.overlay, executed.outcome.journal)
+                root = self.ledger.stage(
+                    batch, executed.outcome.overlay, executed.outcome.journal, block_number=header.number
+                )
                 if root != header.state_root:
                     raise InvariantViolation(
                         f"block {header.number}: staged root {root.hex()} is not the sealed {header.state_root.hex()}"
@@ -302,7 +311,7 @@ class Chain:
     def verify_commit(self, block: Block) -> None:
         """Signers of the block hash must hold more than 2/3 of the validators' voting power."""
         try:
-            verify_commit(block.hash, block.commit, self.validators)
+            verify_commit(block.hash, block.commit, self.validators_at(block.header.number))
         except InvalidCommitError as exc:
             raise InvalidBlockError("commit", str(exc)) from None
 

@@ -610,6 +610,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--home", required=True, help="node home directory (stop the node first)")
     p.set_defaults(func=cmd_ledger_verify)
 
+    from node.validator_cli import register as register_validator
+    from node.validator_cli import run as run_validator
+
+    register_validator(commands, DEFAULT_RPC_URL, lambda args: run_validator(args, load_private_key, fail))
+
     bench = commands.add_parser("bench", help="benchmarks").add_subparsers(
         dest="subcommand", required=True, metavar="SUBCOMMAND"
     )

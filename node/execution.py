@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from ledger.apply import BookingContext, TransferRejected, apply_transfers, expire_pending
 from ledger.authz import RoleGrant, authorize_debit
@@ -23,6 +24,10 @@ from ledger.state import Overlay
 from ledger.store import LedgerStore
 from ledger.tx import LedgerTransaction
 from node.block import Receipt, ScreeningRecord
+from node.governance import ActionContext, ActionRejected, apply_action
+
+if TYPE_CHECKING:
+    from genesis.schema import Genesis
 
 
 class InvalidBlockError(ValueError):
@@ -60,6 +65,7 @@ class ChainRules:
     exponents: dict[str, int]
     roles: tuple[RoleGrant, ...]
     expiries_max: int = 10_000
+    genesis: Genesis | None = None  # chain actions (node.governance) read the registered nodes
     # Fraud screening (node/screening): (transaction, block timestamp) -> verdict record, or None
     # on chains that do not screen. A "hold"/"reject" verdict keeps the transaction out of the block.
     screen: Callable[[SignedTransaction, int], ScreeningRecord] | None = None
@@ -177,6 +183,16 @@ def apply_transaction(overlay: Overlay, signed: SignedTransaction, rules: ChainR
     """Book one transaction's transfers into `overlay`, all or none; the receipt says which."""
     sender_bytes = bytes.fromhex(signed.sender[2:])
     scratch = overlay.child()
+    if signed.tx.action is not None:
+        if rules.genesis is None:
+            return Receipt(signed.hash, sender_bytes, 0, "unknown_action", "this chain takes no actions")
+        try:
+            apply_action(signed.tx.action, ActionContext(scratch, rules.genesis, ctx.block_number, signed.hash,
+                                                         signed.sender))  # fmt: skip
+        except ActionRejected as rejected:
+            return Receipt(signed.hash, sender_bytes, 0, rejected.rule, rejected.message)
+        scratch.merge_into_parent()
+        return Receipt(signed.hash, sender_bytes, 1)
     try:
         authorize_transaction(scratch, signed, rules.roles)
         postings = apply_transfers(scratch, signed.tx.transfers, ctx)

@@ -18,7 +18,7 @@ from ledger.apply import book_posting
 from ledger.codec import encode_account, encode_stored_transfer, int_to_bytes
 from ledger.commitment import BucketTree, apply_leaf_changes
 from ledger.journal import JournalEntry, PostingKind
-from ledger.store import account_leaf_key, nonce_leaf_key, pending_leaf_key
+from ledger.store import account_leaf_key, nonce_leaf_key, pending_leaf_key, record_leaf_key
 from ledger.transfer import PendingStatus
 from ledger.tx import decode_transaction
 from node.chain import Chain, role_leaves
@@ -76,6 +76,8 @@ def verify_chain(chain: Chain, progress: Callable[[int, int], None] | None = Non
             _pending_leaf(chain, posting.kind, posting.transfer_id, posting.pending_id, leaves)
             report.postings += 1
             pending_entry = next(journal, None)
+        for key, value in chain.ledger.record_changes(number):
+            leaves[record_leaf_key(key)] = value
         for raw in block.transactions:
             sender = decode_transaction(raw).sender()
             nonces[sender] = nonces.get(sender, 0) + 1

@@ -20,6 +20,7 @@ The state machine decides; the driver does everything with a clock, a disk or a 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -40,9 +41,11 @@ from consensus.types import (
     VoteReceived,
 )
 from consensus.wal import DoubleSignError, SigningWal
+from ledger.tx import LedgerTransaction
+from node import governance
 from node.block import Block
 from node.chain import ExecutedBlock
-from node.execution import InvalidBlockError
+from node.execution import InvalidBlockError, TransactionRejected
 from node.log import event
 from node.p2p import persist, wire
 from node.p2p.faults import crash_point
@@ -100,8 +103,19 @@ class ConsensusDriver:
 
     # --- start ---------------------------------------------------------------------------------
 
+    def _config_for(self, height: int) -> sm.Config:
+        """The consensus config of `height`: the validator set changes only by chain actions."""
+        validators = self.node.chain.validators_at(height)
+        if validators.powers != self.config.validators.powers:
+            self.config = dataclasses.replace(self.config, validators=validators)
+            self.is_validator = self.config.address in validators.powers
+            event(log, "validator_set_changed", height=height, validators=len(validators.powers),
+                  total_power=validators.total_power, validator=self.is_validator)  # fmt: skip
+        return self.config
+
     def _initial_state(self) -> sm.State:
         height = self.node.chain.height + 1
+        self._config_for(height)
         restored = persist.restore(self.state_path, self.config, height)
         if restored is not None:
             event(log, "consensus_restored", height=height, round=restored.round, locked_round=restored.locked_round)
@@ -232,8 +246,20 @@ class ConsensusDriver:
                 self.node.metrics.evidence.inc()
                 event(log, "equivocation", logging.WARNING, validator=action.vote_a.validator,
                       height=action.vote_a.height, round=action.vote_a.round)  # fmt: skip
+                self._report(action)
         self._count_drops()
         self.node.metrics.round.set(self.state.round)
+
+    def _report(self, found: Evidence) -> None:
+        """Put the equivocation on chain: an EVIDENCE action signed with our node key."""
+        node = self.node
+        votes = (wire.encode(wire.VoteMessage(found.vote_a)), wire.encode(wire.VoteMessage(found.vote_b)))
+        nonce = node.chain.ledger.nonce(node.address) + node.mempool.pending_count(node.address)
+        tx = LedgerTransaction(node.genesis.chain_id, nonce, (), action=governance.evidence(*votes))
+        try:
+            node.admit(tx.sign(node.validator_key).encode())
+        except TransactionRejected as rejected:  # e.g. another validator's report was first
+            event(log, "evidence_not_sent", logging.INFO, rule=rejected.rule, reason=rejected.message)
 
     def _count_drops(self) -> None:
         for reason, count in self.state.dropped.items():
@@ -260,6 +286,9 @@ class ConsensusDriver:
         self._after_height(decided.height)
 
     def _after_height(self, height: int) -> None:
+        config = self.config
+        if self._config_for(height + 1) is not config:  # a new set: restart the held height under it
+            self.state = sm.State(config=self.config, height=height + 1, round_started=False)
         self.executed.clear()
         self.node.metrics.finality_seconds.observe(time.monotonic() - self.height_started)
         self.height_started = time.monotonic()
@@ -421,7 +450,8 @@ class ConsensusDriver:
         self.sync_request = None
         if imported:
             event(log, "blocks_synced", peer=peer, blocks=imported, height=self.node.chain.height)
-            self.state = sm.State(config=self.config, height=self.node.chain.height + 1, round_started=False)
+            self.state = sm.State(config=self._config_for(self.node.chain.height + 1),
+                                  height=self.node.chain.height + 1, round_started=False)  # fmt: skip
             self._after_height(self.node.chain.height)
             self._maybe_sync()
 

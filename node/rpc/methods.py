@@ -15,6 +15,7 @@ from ledger.codec import encode_account
 from ledger.commitment import leaf_hash
 from ledger.store import account_leaf_key
 from ledger.tx import decode_transaction
+from node import governance
 from node.block import Block
 from node.execution import TransactionRejected
 from node.rpc.errors import (
@@ -126,6 +127,13 @@ class RpcMethods:
             "qenex_mempoolStatus": lambda p: {"pending": qty(len(self.node.mempool))},
             **screening_methods(self.node),
             "qenex_consensusStatus": self.consensus_status,
+            "qenex_getValidators": self.get_validators,
+            "qenex_getValidatorProposals": lambda p: [
+                governance.describe_proposal(key[3:], value) for key, value in self.chain.ledger.records(b"gp:")
+            ],
+            "qenex_getEvidence": lambda p: [
+                governance.describe_evidence(value) for _, value in self.chain.ledger.records(b"ev:")
+            ],
         }
 
     # --- blocks --------------------------------------------------------------------------------
@@ -301,6 +309,29 @@ class RpcMethods:
             "validators": [{"name": v.name, "address": v.address, "power": v.power} for v in genesis.validators],
             "roles": [{"role": r.role, "holder": r.holder, "namespace": r.namespace} for r in genesis.roles],
             "currencies": self.get_currencies([]),
+        }
+
+    def get_validators(self, params: list) -> dict:
+        """The set deciding block `height` (default: the next block)."""
+        wanted = params[0] if params else None
+        if wanted is None:
+            height = self.chain.height + 1
+        elif isinstance(wanted, int) and not isinstance(wanted, bool) and 0 <= wanted < 2**63:
+            height = wanted
+        elif isinstance(wanted, str) and _QUANTITY.fullmatch(wanted):
+            height = int(wanted, 16)
+        else:
+            height = self._block_number(wanted)
+        if height is None:
+            raise invalid_params("height must be a block number (hex or integer) or a tag")
+        members = governance.members_at(self.chain.ledger, self.node.genesis, height)
+        return {
+            "height": height,
+            "totalPower": sum(m.power for m in members),
+            "validators": [
+                {"address": to_checksum_address(m.address), "power": m.power, "publicKey": data(m.public_key)}
+                for m in members
+            ],
         }
 
     def consensus_status(self, params: list) -> dict:

@@ -99,7 +99,7 @@ class Network:
 
     def signers(self, index: int, number: int) -> set[str]:
         block = self.rpc(index).call("eth_getBlockByNumber", hex(number), False)
-        info = self.rpc(index).call("qenex_getChainInfo")
+        info = self.rpc(index).call("qenex_getValidators", number)  # the set that decided this block
         validators = ValidatorSet(ValidatorPower(v["address"], v["power"]) for v in info["validators"])
         signatures = [bytes.fromhex(s[2:]) for s in block["commit"]]
         return {s.lower() for s in commit_signers(bytes.fromhex(block["hash"][2:]), signatures, validators)}

@@ -190,3 +190,115 @@ def test_a_validator_crashed_at_every_step_restarts_without_double_signing(netwo
     assert crashed == list(CRASH_POINTS)
     network.wait_receipts(network.send(12), 1)
     network.assert_consistent()
+
+
+def test_validator_set_changes_on_chain_add_a_full_node_then_remove_a_validator(tmp_path):
+    """`qenex validator propose/approve` over RPC: the full node joins the set two blocks after a
+    > 2/3 approval and signs certificates; then validator 0 is removed and the chain goes on."""
+    import coincurve
+    from support.nodes import run_cli
+
+    from genesis.builder import VALIDATOR_KEY_FILE
+
+    net = start_network(tmp_path, full_nodes=1)
+    try:
+        keys = [(node.home / VALIDATOR_KEY_FILE).read_text().strip() for node in net.nodes]
+
+        def change(proposer: int, approvers: list[int], target: int, power: int) -> None:
+            public = coincurve.PrivateKey(bytes.fromhex(keys[target][2:])).public_key.format(compressed=False)
+            proposed = run_cli("validator", "propose", "--rpc", net.nodes[proposer].rpc_url, "--from", keys[proposer],
+                               "--address", net.address(target), "--public-key", "0x" + public.hex(),
+                               "--power", str(power), "--wait")  # fmt: skip
+            assert proposed.returncode == 0, proposed.stderr
+            proposal = json.loads(proposed.stdout)
+            assert proposal["status"] == "0x1", proposal
+            for approver in approvers:
+                approved = run_cli("validator", "approve", proposal["transactionHash"], "--rpc",
+                                   net.nodes[approver].rpc_url, "--from", keys[approver], "--wait")  # fmt: skip
+                assert approved.returncode == 0 and json.loads(approved.stdout)["status"] == "0x1", approved.stdout
+
+        def members(index: int) -> set[str]:
+            listed = json.loads(run_cli("validator", "list", "--rpc", net.nodes[index].rpc_url).stdout)
+            return {v["address"].lower() for v in listed["validators"]}
+
+        net.wait_receipts(net.send(8, via=[0, 1, 2, 3]), 0)
+        change(0, [1, 2], target=4, power=1)
+        net.wait_receipts(net.send(12, via=[0, 1, 2, 3]), 0)
+        assert net.address(4) in members(0) and len(members(3)) == 5
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not net.rpc(4).call("qenex_consensusStatus")["validator"]:
+            time.sleep(0.2)
+        signed = False
+        while not signed and time.monotonic() < deadline:
+            net.wait_receipts(net.send(4, via=[1, 2]), 1)
+            head = net.height(1)
+            signed = any(net.address(4) in net.signers(1, n) for n in range(max(1, head - 2), head + 1))
+        assert signed, "the new validator never signed a certificate"
+
+        change(1, [2, 3, 4], target=0, power=0)  # 4 of 5 approve: > 2/3
+        net.wait_receipts(net.send(12, via=[1, 2, 3, 4]), 1)
+        assert net.address(0) not in members(2) and len(members(4)) == 4
+        net.wait_receipts(net.send(12, via=[1, 2, 3, 4]), 4)
+        proposals = net.rpc(2).call("qenex_getValidatorProposals")
+        assert sorted(p["power"] for p in proposals) == [0, 1] and all(p["effectiveHeight"] for p in proposals)
+        net.assert_consistent()
+    finally:
+        net.stop()
+
+
+def test_an_equivocating_validator_is_reported_on_chain(network):
+    """Validator 3 is replaced by a Byzantine impostor holding its keys, which sends validator 0 two
+    different prevotes for the same height and round: validator 0 detects it, signs an EVIDENCE
+    action, and the equivocation is recorded on chain for every node to see."""
+    import asyncio
+    import os
+
+    import coincurve
+
+    from consensus.transport import IdentityBinding, NodeCertificate, PeerNetwork, certificate_fingerprint
+    from consensus.types import Vote, VoteKind, vote_digest
+    from genesis.builder import P2P_KEY_FILE, VALIDATOR_KEY_FILE
+    from genesis.schema import load_genesis
+    from node.p2p import wire
+    from node.p2p.network import genesis_identities
+
+    network.wait_receipts(network.send(4, via=[0, 1, 2]), 0)
+    network.kill(3)
+    home = network.nodes[3].home
+    key = bytes.fromhex((home / VALIDATOR_KEY_FILE).read_text().strip()[2:])
+    genesis = load_genesis(home / "genesis.json")
+    identities = genesis_identities(genesis)
+    me, target = network.address(3), network.address(0)
+    own = NodeCertificate(me, identities[me][0], (home / P2P_KEY_FILE).read_bytes())
+    pem, signature = identities[target]
+    host, port = json.loads((network.nodes[0].home / "node.json").read_text())["p2p"].values()
+
+    async def equivocate() -> None:
+        peers = {target: IdentityBinding(target, certificate_fingerprint(pem), signature)}
+        impostor = PeerNetwork(genesis.chain_id, own, peers, {target: pem}, lambda peer, payload: None)
+        impostor.connect(target, host, port)
+        try:
+            for _ in range(100):
+                if target in impostor.writers:
+                    break
+                await asyncio.sleep(0.1)
+            status = network.rpc(0).call("qenex_consensusStatus")
+            for block_id in (os.urandom(32), os.urandom(32)):
+                digest = vote_digest(VoteKind.PREVOTE, genesis.chain_id, status["height"], status["round"], block_id)
+                sign = coincurve.PrivateKey(key).sign_recoverable(digest, hasher=None)
+                vote = Vote(VoteKind.PREVOTE, genesis.chain_id, status["height"], status["round"], block_id, me, sign)
+                assert await impostor.send(target, wire.encode(wire.VoteMessage(vote)))
+            await asyncio.sleep(0.5)
+        finally:
+            await impostor.close()
+
+    asyncio.run(equivocate())
+    deadline = time.monotonic() + 30
+    recorded: list = []
+    while not recorded and time.monotonic() < deadline:
+        network.send(2, via=[1, 2])  # blocks to carry the evidence
+        time.sleep(0.5)
+        recorded = network.rpc(2).call("qenex_getEvidence")
+    assert [r["validator"].lower() for r in recorded] == [me]
+    assert recorded[0]["reportedBy"].lower() == target
+    network.stop()
