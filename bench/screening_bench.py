@@ -117,13 +117,3 @@ def main(args: argparse.Namespace) -> int:
         )
     sys.stdout.flush()
     return 0
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", required=True, help="model directory from `qenex fraud train`")
-    parser.add_argument("--block-sizes", default=",".join(map(str, DEFAULT_BLOCK_SIZES)), help="comma-separated")
-    parser.add_argument("--repeats", type=int, default=50, help="blocks timed per size (default 50)")
-    parser.add_argument("--accounts", type=int, default=2000, help="synthetic debtors/creditors (default 2000)")
-    parser.add_argument("--warm-days", type=int, default=31, help="days of history before timing (default 31)")
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--json", action="store_true")

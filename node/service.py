@@ -28,7 +28,7 @@ from node.execution import BlockBuilder, InvalidBlockError, SignedTransaction, T
 from node.log import event
 from node.mempool import Mempool
 from node.metrics import NodeMetrics
-from node.screening.screener import install_screening
+from node.screening.hook import install_screening
 from node.sigpool import SignaturePool, default_workers
 
 if TYPE_CHECKING:

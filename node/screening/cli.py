@@ -9,8 +9,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from node.rpc.client import DEFAULT_RPC_URL
-from node.screening.data import FORMATS, DataFileError
-from node.screening.model import ModelError
+
+# Every `qenex` command builds this parser, `qenex node run` included: scikit-learn, skops and
+# numpy are imported only by the fraud commands that use them (node start-up stays fast).
+FORMATS = ("handbook", "ulb")
 
 
 def _fail(message: str) -> int:
@@ -37,6 +39,8 @@ class _Bar:
 
 
 def cmd_fraud_train(args: argparse.Namespace) -> int:
+    from node.screening.data import DataFileError
+    from node.screening.model import ModelError
     from node.screening.training import TrainOptions, train_handbook, train_ulb
 
     options = TrainOptions(reject_precision=args.reject_precision, label_delay_seconds=args.label_delay_days * 86400)
@@ -65,7 +69,9 @@ def _date(text: str) -> int:
 
 
 def cmd_fraud_eval(args: argparse.Namespace) -> int:
+    from node.screening.data import DataFileError
     from node.screening.evaluate import evaluate
+    from node.screening.model import ModelError
 
     bar = None if args.json else _Bar("replaying")
     try:
@@ -81,6 +87,12 @@ def cmd_fraud_eval(args: argparse.Namespace) -> int:
         for key in sorted(result):
             print(f"{key}: {result[key]}")
     return 0
+
+
+def cmd_fraud_bench(args: argparse.Namespace) -> int:
+    from bench.screening_bench import main
+
+    return main(args)
 
 
 def cmd_fraud_export(args: argparse.Namespace) -> int:
@@ -168,11 +180,14 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="CSV file to write")
     p.set_defaults(func=cmd_fraud_export)
     p = fraud.add_parser("bench", help="latency screening adds per transaction at block sizes, vs a secp256k1 anchor")
-    from bench.screening_bench import add_arguments
-    from bench.screening_bench import main as bench_main
-
-    add_arguments(p)
-    p.set_defaults(func=bench_main)
+    p.add_argument("--model", required=True, help="model directory from `qenex fraud train`")
+    p.add_argument("--block-sizes", default="1,10,100,250,1000,10000", help="comma-separated block sizes")
+    p.add_argument("--repeats", type=int, default=50, help="blocks timed per size (default 50)")
+    p.add_argument("--accounts", type=int, default=2000, help="synthetic debtors/creditors (default 2000)")
+    p.add_argument("--warm-days", type=int, default=31, help="days of history before timing (default 31)")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_fraud_bench)
     p = fraud.add_parser("held", help="list the transactions held for compliance review")
     p.add_argument("--rpc", default=DEFAULT_RPC_URL, help=f"node JSON-RPC URL (default {DEFAULT_RPC_URL})")
     p.set_defaults(func=cmd_fraud_held)

@@ -74,3 +74,26 @@ def test_a_malformed_file_is_refused_with_row_and_column(tmp_path):
     )
     result = run_cli("fraud", "train", "--data", str(bad), "--out", str(tmp_path / "m"))
     assert result.returncode == 1 and "row 2, column TX_AMOUNT" in result.stderr
+
+
+@pytest.mark.slow
+def test_bench_reports_each_block_size_beside_the_anchor(small_model):
+    result = run_cli(
+        "fraud", "bench", "--model", str(small_model), "--repeats", "3", "--block-sizes", "1,20",
+        "--warm-days", "1", "--accounts", "50", "--json",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout)
+    assert figures["anchor_recovery_us"] > 0
+    assert [r["block_size"] for r in figures["results"]] == [1, 20]
+    assert all(r["block_ms_p99"] >= r["block_ms_p50"] > 0 for r in figures["results"])
+
+
+def test_qenex_starts_without_importing_scikit_learn():
+    """Every node process parses this CLI: the fraud commands import their libraries only when run."""
+    import subprocess
+    import sys
+
+    code = "import sys, node.cli, node.service; print(sorted({'sklearn', 'skops', 'numpy'} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
