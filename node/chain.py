@@ -12,7 +12,7 @@ head are written in one synced write batch: a crash leaves a block fully applied
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,6 +104,7 @@ class Chain:
         self.validators = ValidatorSet(ValidatorPower(v.address, v.power) for v in genesis.validators)  # height 1
         self.db = open_database(Path(data_dir))
         self.ledger = LedgerStore(self.db)
+        self.on_write_batch: Callable[[float], None] | None = None  # seconds per block write (metrics)
         stored_genesis = self.db.get(GENESIS)
         if stored_genesis is None:
             self._write_genesis()
@@ -292,6 +293,7 @@ class Chain:
             raise InvalidBlockError("parent_hash", f"block {header.number} was executed over another head")
         block = Block(header, executed.block.transactions, tuple(commit))
         self.verify_commit(block)
+        started = time.perf_counter()
         try:
             with self.db.write_batch(transaction=True, sync=True) as batch:
                 root = self.ledger.stage(
@@ -305,6 +307,8 @@ class Chain:
         except BaseException:
             self.ledger.reload()
             raise
+        if self.on_write_batch is not None:
+            self.on_write_batch(time.perf_counter() - started)
         self.head = block
         return block
 

@@ -22,6 +22,7 @@ from genesis.schema import Genesis, load_genesis
 from ledger.codec import address_bytes
 from ledger.hashing import keccak
 from ledger.tx import InvalidSignatureError, TransactionDecodeError, address_of_key, decode_transaction
+from node.balance_cache import LedgerBalanceCache
 from node.block import Block
 from node.chain import Chain, ExecutedBlock
 from node.execution import BlockBuilder, InvalidBlockError, SignedTransaction, TransactionRejected, execute_block
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from node.p2p.driver import ConsensusDriver
 
 log = logging.getLogger("qenex.node")
+PARKED_MAX = 20_000  # gossiped transactions kept while this node catches up a block
 MAX_PROPOSAL_BYTES = 3 * 1024 * 1024  # a proposal travels in one transport frame (4 MiB) with its block
 
 
@@ -45,6 +47,8 @@ class NodeConfig:
     rpc_port: int = 8545
     mempool_max: int = 50_000
     verify_workers: int | None = None  # signature-recovery processes; None: one per spare core
+    cache: str = "auto"  # balance-cache backend: auto, kernel, shm, memory (kernel/selector.py)
+    rpc_workers: int = 0  # read-only JSON-RPC worker processes (node/rpc_workers.py)
 
 
 def read_validator_key(home: Path) -> bytes:
@@ -69,16 +73,21 @@ class Node:
         self.mempool = Mempool(config.mempool_max)
         self.metrics = NodeMetrics()
         self.metrics.height.set(self.chain.height)
+        self.balances = LedgerBalanceCache.open(
+            config.home, config.cache, self.chain.ledger, self.chain.height, self.metrics.registry
+        )
         self._last_block_at: float | None = None
         self.building: BlockBuilder | None = None  # the next block, prepared as transactions arrive
         self.proposed: ExecutedBlock | None = None  # our sealed proposal for the next height, if any
         self.address = address_of_key(self.validator_key)
         self.on_admitted: Callable[[bytes], None] | None = None  # the consensus driver gossips
         self.consensus: ConsensusDriver | None = None  # set by node.runner
+        self.parked: dict[bytes, None] = {}  # gossiped transactions ahead of our nonces, in arrival order
         self.signatures = SignaturePool(default_workers() if config.verify_workers is None else config.verify_workers)
         self.stopping = asyncio.Event()
 
     def close(self) -> None:
+        self.balances.close()
         self.signatures.close()
         self.chain.close()
 
@@ -123,6 +132,8 @@ class Node:
             self._admit(raw)
         except TransactionRejected as rejected:
             self.metrics.rejected.labels(rejected.rule).inc()
+            if rejected.rule == "nonce_gap" and len(self.parked) < PARKED_MAX:
+                self.parked[raw] = None  # we lag a block behind the peer: retried after our next commit
             return False
         self.metrics.admitted.inc()
         self.metrics.mempool_size.set(len(self.mempool))
@@ -158,11 +169,14 @@ class Node:
         if self.chain.locate_transaction(signed.hash) is not None:
             raise TransactionRejected("already_known", f"transaction {signed.hash.hex()} is already in a block")
         self.mempool.check(signed, self.chain.ledger.nonce(sender))
-        if self.proposed is not None:
-            # Our proposal for the next block is out: its state is sealed, so this transaction waits
-            # unbooked and is booked (or dropped) over the committed block (_readmit_waiting).
+        if self.proposed is not None or self._next_block_full():
+            # Our proposal for the next block is out (its state is sealed), or the next block is
+            # full: this transaction waits unbooked and is booked (or dropped) when its turn comes
+            # (_readmit_waiting), so a flood costs one booking per transaction, not one per block.
             self.mempool.insert(signed)
             return signed
+        if refusal := self.balances.refusal(sender, tx.transfers, self._next_block().outcome.overlay.accounts):
+            raise TransactionRejected(*refusal)
         # Book it into the next block as prepared so far: accounts, currency, funds, roles and
         # booked transfer ids are checked against the state after the transactions admitted
         # before it, and the block will not book it a second time.
@@ -172,6 +186,10 @@ class Node:
         self.mempool.insert(signed)
         event(log, "tx_admitted", logging.DEBUG, tx=signed.hash.hex(), sender=sender, nonce=tx.nonce)
         return signed
+
+    def _next_block_full(self) -> bool:
+        building = self.building
+        return building is not None and len(building.transactions) >= self.genesis.block.max_transactions
 
     def _next_block(self) -> BlockBuilder:
         # An empty builder is made afresh, so the block's timestamp (which pending-transfer
@@ -223,12 +241,17 @@ class Node:
         block = self.chain.commit_executed(executed, commit)
         if self.screening is not None:
             self.screening.block_committed(block, executed.outcome.receipts)
+        self.balances.block_committed(block.header.number)
         self.proposed = None
         self.building = None
         included = [t for t in (self.mempool.get(h) for h in executed.tx_hashes) if t is not None]
         self.mempool.remove(included)
         if len(self.mempool):
             self._readmit_waiting()
+        if self.parked:
+            parked, self.parked = list(self.parked), {}
+            for raw in parked:  # in arrival order, so one sender's nonces come in sequence
+                self.admit_gossiped(raw)
         receipts = executed.outcome.receipts
         self._observe_block(block.header.number, executed.tx_hashes, receipts, time.perf_counter() - started)
         event(
@@ -262,6 +285,7 @@ class Node:
         if self.screening is not None:
             self.screening.block_committed(block, receipts)
         self.mempool.remove(batch)
+        self.balances.block_committed(block.header.number)
         if len(self.mempool):
             self._readmit_waiting()
         self._observe_block(block.header.number, batch, receipts, time.perf_counter() - started)
@@ -297,6 +321,8 @@ class Node:
         builder = self._next_block()
         dropped = []
         for signed in waiting:
+            if len(builder.transactions) >= self.genesis.block.max_transactions:
+                break  # the rest waits for a later block
             try:
                 receipt = builder.try_add(signed)
             except InvalidBlockError as exc:

@@ -10,9 +10,11 @@ on the stateful checks. Singles and small batches skip the pool: the round trip 
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import multiprocessing
 import os
 import signal
+import sys
 from concurrent.futures import ProcessPoolExecutor
 
 from ledger.tx import InvalidSignatureError, TransactionDecodeError, decode_transaction
@@ -32,10 +34,19 @@ def recover_senders(raws: list[bytes]) -> list[str | None]:
     return senders
 
 
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
 def _ignore_interrupts() -> None:
     """Workers share the terminal's process group: Ctrl-C is the node's to handle, and the
-    node shuts the pool down itself."""
+    node shuts the pool down itself. If the node dies without shutting down (SIGKILL, a
+    crash), Linux kills the worker too instead of leaving it orphaned."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() == 1:  # the node died before prctl took effect
+            os._exit(0)
 
 
 def default_workers() -> int:

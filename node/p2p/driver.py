@@ -295,7 +295,7 @@ class ConsensusDriver:
         self.hold_until = time.monotonic() + self.interval_s
         if height % 100 == 0:
             self.wal.prune_below(height)
-        self._schedule_begin(self.interval_s)
+        self._schedule_begin(0.0 if self._block_ready() else self.interval_s)
         asyncio.get_running_loop().call_soon(self._replay_future)
 
     def _replay_future(self) -> None:
@@ -315,7 +315,7 @@ class ConsensusDriver:
         if self.state.round_started:
             return
         wait = self.hold_until - time.monotonic()
-        if wait > 0 and not peer_started:
+        if wait > 0 and not peer_started and not self._block_ready():
             self._schedule_begin(wait)
             return
         if peer_started or len(self.node.mempool) or self.node.genesis.block.empty_blocks:
@@ -323,11 +323,15 @@ class ConsensusDriver:
             self.state, actions = sm.begin_height(self.state)
             self._perform(actions)
 
+    def _block_ready(self) -> bool:
+        """A full block is waiting: the interval paces blocks only when there is less work than that."""
+        return len(self.node.mempool) >= self.node.genesis.block.max_transactions
+
     def transaction_admitted(self, raw: bytes) -> None:
         """Told by the node of every transaction admitted from RPC: gossip it, maybe start a height."""
         if self.network is not None:
             self.network.gossip_transaction(raw)
-        if not self.state.round_started and time.monotonic() >= self.hold_until:
+        if not self.state.round_started and (time.monotonic() >= self.hold_until or self._block_ready()):
             self.maybe_begin()
 
     # --- the network ---------------------------------------------------------------------------

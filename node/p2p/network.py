@@ -77,6 +77,51 @@ def genesis_identities(genesis: Genesis) -> dict[str, tuple[bytes, bytes]]:
     return {address.lower(): (p2p.certificate_pem, p2p.binding_signature) for address, p2p in nodes if p2p}
 
 
+class Outbox:
+    """What a node sends, in three queues drained in priority order: consensus messages, then
+    answers to one peer (block sync), then gossiped transactions in bounded batches."""
+
+    def __init__(self) -> None:
+        self.consensus: deque[bytes] = deque()
+        self.direct: deque[tuple[str, bytes]] = deque()
+        self.transactions: deque[bytes] = deque()
+        self._wake = asyncio.Event()
+
+    def put_consensus(self, payload: bytes) -> None:
+        self.consensus.append(payload)
+        self._wake.set()
+
+    def put_direct(self, peer: str, payload: bytes) -> None:
+        self.direct.append((peer, payload))
+        self._wake.set()
+
+    def put_transaction(self, raw: bytes) -> None:
+        self.transactions.append(raw)
+        self._wake.set()
+
+    async def drain_forever(self, transport: PeerNetwork) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self.consensus or self.direct or self.transactions:
+                if self.consensus:
+                    await transport.broadcast(self.consensus.popleft())
+                elif self.direct:
+                    peer, payload = self.direct.popleft()
+                    with contextlib.suppress(ConnectionError, OSError):
+                        await transport.send(peer, payload)
+                else:
+                    await transport.broadcast(wire.encode(wire.TxsMessage(self._gossip_batch())))
+
+    def _gossip_batch(self) -> tuple[bytes, ...]:
+        batch, size = [], 0
+        while self.transactions and len(batch) < wire.MAX_GOSSIP_TRANSACTIONS and size < GOSSIP_BATCH_BYTES:
+            raw = self.transactions.popleft()
+            batch.append(raw)
+            size += len(raw)
+        return tuple(batch)
+
+
 class NodeNetwork:
     def __init__(self, genesis: Genesis, home: Path, address: str, config: P2PConfig, metrics: NodeMetrics) -> None:
         self.genesis = genesis
@@ -97,11 +142,8 @@ class NodeNetwork:
         self.own = NodeCertificate(self.address, identities[self.address][0], key_pem)
         self.others = {a: v for a, v in identities.items() if a != self.address}
         self.transport: PeerNetwork | None = None
-        self.consensus_out: deque[bytes] = deque()
-        self.direct_out: deque[tuple[str, bytes]] = deque()
-        self.tx_out: deque[bytes] = deque()
+        self.outbox = Outbox()
         self.listen_port: int | None = None
-        self._wake = asyncio.Event()
         self._handler: Handler | None = None
         self._sender: asyncio.Task | None = None
 
@@ -114,7 +156,7 @@ class NodeNetwork:
         for peer in self.config.peers:
             if self.address < peer.address:
                 self.transport.connect(peer.address, peer.host, peer.port)
-        self._sender = asyncio.ensure_future(self._send_loop())
+        self._sender = asyncio.ensure_future(self.outbox.drain_forever(self.transport))
         event(log, "p2p_listening", host=self.config.host, port=self.listen_port, peers=len(self.config.peers))
 
     async def close(self) -> None:
@@ -131,38 +173,13 @@ class NodeNetwork:
     # --- outbound ------------------------------------------------------------------------------
 
     def broadcast_consensus(self, payload: bytes) -> None:
-        self.consensus_out.append(payload)
-        self._wake.set()
+        self.outbox.put_consensus(payload)
 
     def send(self, peer: str, payload: bytes) -> None:
-        self.direct_out.append((peer, payload))
-        self._wake.set()
+        self.outbox.put_direct(peer, payload)
 
     def gossip_transaction(self, raw: bytes) -> None:
-        self.tx_out.append(raw)
-        self._wake.set()
-
-    async def _send_loop(self) -> None:
-        assert self.transport is not None
-        transport = self.transport
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            while self.consensus_out or self.direct_out or self.tx_out:
-                if self.consensus_out:
-                    await transport.broadcast(self.consensus_out.popleft())
-                    continue
-                if self.direct_out:
-                    peer, payload = self.direct_out.popleft()
-                    with contextlib.suppress(ConnectionError, OSError):
-                        await transport.send(peer, payload)
-                    continue
-                batch, size = [], 0
-                while self.tx_out and len(batch) < wire.MAX_GOSSIP_TRANSACTIONS and size < GOSSIP_BATCH_BYTES:
-                    raw = self.tx_out.popleft()
-                    batch.append(raw)
-                    size += len(raw)
-                await transport.broadcast(wire.encode(wire.TxsMessage(tuple(batch))))
+        self.outbox.put_transaction(raw)
 
     # --- inbound -------------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from ledger.tx import decode_transaction
 from node import governance
 from node.block import Block
 from node.execution import TransactionRejected
+from node.explorer.rpc import ValidatorStatsMethod
 from node.rpc.errors import (
     INVALID_INPUT,
     LIMIT_EXCEEDED,
@@ -29,7 +30,6 @@ from node.rpc.errors import (
 from node.rpc.serialize import (
     data,
     qty,
-    serialize_account,
     serialize_block,
     serialize_journal_entry,
     serialize_receipt,
@@ -124,9 +124,12 @@ class RpcMethods:
             "qenex_getCurrencies": self.get_currencies,
             "qenex_getChainInfo": self.get_chain_info,
             "qenex_getAccountProof": self.get_account_proof,
+            "qenex_cacheStatus": lambda p: self.node.balances.status(),
+            "qenex_cacheVerify": lambda p: self.node.balances.verify().as_json(),
             "qenex_mempoolStatus": lambda p: {"pending": qty(len(self.node.mempool))},
             **screening_methods(self.node),
             "qenex_consensusStatus": self.consensus_status,
+            "qenex_getValidatorStats": ValidatorStatsMethod(self.node),
             "qenex_getValidators": self.get_validators,
             "qenex_getValidatorProposals": lambda p: [
                 governance.describe_proposal(key[3:], value) for key, value in self.chain.ledger.records(b"gp:")
@@ -232,11 +235,11 @@ class RpcMethods:
 
     def get_account(self, params: list) -> dict | None:
         account = self.chain.ledger.account(self._account_id(_param(params, 0, "account id")))
-        return None if account is None else serialize_account(account, self.node.genesis.exponents)
+        return None if account is None else self.node.balances.accounts_json([account], self.node.genesis.exponents)[0]
 
     def get_balances(self, params: list) -> list[dict]:
         owner = _address(_param(params, 0, "owner address"), "owner address")
-        return [serialize_account(a, self.node.genesis.exponents) for a in self.chain.ledger.accounts_of(owner)]
+        return self.node.balances.accounts_json(self.chain.ledger.accounts_of(owner), self.node.genesis.exponents)
 
     def get_transfer(self, params: list) -> dict | None:
         stored = self.chain.ledger.transfer(_transfer_id(_param(params, 0, "transfer id")))

@@ -7,6 +7,7 @@ Errors follow JSON-RPC 2.0 (-32700 parse, -32600 invalid request, -32601 unknown
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -29,6 +30,7 @@ log = logging.getLogger("qenex.rpc")
 
 MAX_BODY_BYTES = 8 * 1024 * 1024
 MAX_BATCH = 2000
+BATCH_SLICE = 32  # calls between two yields to the event loop
 MAX_JSON_DEPTH = 32
 
 Handler = Callable[[list[Any]], Any]
@@ -127,17 +129,36 @@ class JsonRpcServer:
             )
         return payload
 
+    @staticmethod
+    def _batch_refusal(payload: list) -> dict | None:
+        if not payload:
+            return _error(None, RpcError(INVALID_REQUEST, "an empty batch is not a request"))
+        if len(payload) > MAX_BATCH:
+            return _error(None, RpcError(LIMIT_EXCEEDED, f"batch of {len(payload)} exceeds the limit of {MAX_BATCH}"))
+        return None
+
     def dispatch(self, payload: object) -> object:
         if isinstance(payload, list):
-            if not payload:
-                return _error(None, RpcError(INVALID_REQUEST, "an empty batch is not a request"))
-            if len(payload) > MAX_BATCH:
-                return _error(
-                    None, RpcError(LIMIT_EXCEEDED, f"batch of {len(payload)} exceeds the limit of {MAX_BATCH}")
-                )
+            refusal = self._batch_refusal(payload)
+            if refusal is not None:
+                return refusal
             responses = [r for r in (self.call(item) for item in payload) if r is not None]
             return responses or None
         return self.call(payload)
+
+    async def dispatch_yielding(self, payload: object) -> object:
+        """`dispatch`, giving the event loop back every BATCH_SLICE calls: a batch of admissions
+        takes tens of milliseconds, and consensus messages must not wait behind it."""
+        if not isinstance(payload, list) or self._batch_refusal(payload) is not None:
+            return self.dispatch(payload)
+        responses = []
+        for index, item in enumerate(payload):
+            if index and index % BATCH_SLICE == 0:
+                await asyncio.sleep(0)
+            response = self.call(item)
+            if response is not None:
+                responses.append(response)
+        return responses or None
 
     async def http_handler(self, request: web.Request) -> web.StreamResponse:
         if request.method == "GET":
@@ -161,7 +182,7 @@ class JsonRpcServer:
         else:
             if self.prepare is not None and isinstance(payload, list) and len(payload) <= MAX_BATCH:
                 await self.prepare(payload)
-            result = self.dispatch(payload)
+            result = await self.dispatch_yielding(payload)
         if result is None:
             return web.Response(status=204)
         if isinstance(result, dict) and "error" in result:

@@ -144,3 +144,34 @@ def test_equivocation_evidence_is_recorded_once(net):
     records = [governance.describe_evidence(v) for _, v in net.chain.ledger.records(b"ev:")]
     assert [r["validator"].lower() for r in records] == [net.address(2).lower()]
     assert verify_chain(net.chain).ok
+
+
+def test_reweighting_a_validator(net):
+    reweight = net.action(net.keys[0], governance.propose_validator(net.address(1), net.public_key(1), 2, 50))
+    net.block(reweight, *[net.action(net.keys[i], governance.approve(reweight.hash)) for i in (2, 3)])
+    effective = net.chain.validators_at(net.chain.height + 2)
+    assert effective.powers[net.address(1).lower()] == 2 and effective.total_power == 5
+    net.block()
+    net.block()  # certified by signers holding > 2/3 of 5
+    assert verify_chain(net.chain).ok
+
+
+def test_removing_the_validator_due_to_propose_next(net):
+    from consensus.proposer import proposer
+
+    net.block()
+    target_height = net.chain.height + 4  # proposal block, approvals block, then + 2
+    due = proposer(net.chain.validators_at(target_height), target_height, 0)
+    index = next(i for i in range(4) if net.address(i).lower() == due)
+    others = [i for i in range(4) if i != index]
+    change = governance.propose_validator(net.address(index), net.public_key(index), 0, 60)
+    removal = net.action(net.keys[others[0]], change)
+    net.block(removal)
+    (receipt, _) = net.block(*[net.action(net.keys[i], governance.approve(removal.hash)) for i in others[1:]])
+    assert receipt.status == 1 and net.chain.height + 2 == target_height
+    after = net.chain.validators_at(target_height)
+    assert due not in after.powers and proposer(after, target_height, 0) != due
+    net.block()
+    net.block()
+    assert net.chain.height == target_height
+    assert verify_chain(net.chain).ok

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 from support.nodes import signed_transfer
 
@@ -52,3 +53,36 @@ def test_admission_through_the_pool_matches_admission_without_it(tmp_path):
             node.close()
 
     assert asyncio.run(scenario()) == [(listing[0]["address"], True)] * len(raws)
+
+
+def test_signature_workers_die_with_a_killed_node(tmp_path):
+    """SIGKILL leaves the node no time to shut its pool down: the workers must not stay behind."""
+    import signal
+    import subprocess
+    import time
+
+    from support.nodes import make_home, start_node
+
+    home, _ = make_home(tmp_path)
+    node = start_node(home)
+    deadline = time.monotonic() + 30
+    workers: list[str] = []
+    while not workers and time.monotonic() < deadline:
+        found = subprocess.run(["pgrep", "-P", str(node.process.pid)], capture_output=True, text=True)
+        workers = found.stdout.split()
+        time.sleep(0.2)
+    assert workers, "the node started no signature worker (needs a spare core)"
+    node.stop(signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    alive = workers
+    while alive and time.monotonic() < deadline:
+        alive = [pid for pid in workers if Path(f"/proc/{pid}").exists() and "zombie" not in _state(pid)]
+        time.sleep(0.1)
+    assert alive == []
+
+
+def _state(pid: str) -> str:
+    try:
+        return Path(f"/proc/{pid}/status").read_text().lower()
+    except OSError:
+        return "zombie"

@@ -45,11 +45,11 @@ def make_home(tmp_path: Path, accounts: int = 3, block_interval_ms: int = 200) -
     return home, listing
 
 
-def start_node(home: Path, timeout: float = 30) -> NodeProcess:
+def start_node(home: Path, timeout: float = 30, extra_args: tuple[str, ...] = ()) -> NodeProcess:
     log_path = home / f"node-{time.monotonic_ns()}.log"
     log_file = open(log_path, "w")  # noqa: SIM115 - owned by the process for its lifetime
     process = subprocess.Popen(
-        [sys.executable, "-m", "node.cli", "node", "run", "--home", str(home), "--rpc-port", "0"],
+        [sys.executable, "-m", "node.cli", "node", "run", "--home", str(home), "--rpc-port", "0", *extra_args],
         stdout=subprocess.PIPE,
         stderr=log_file,
         text=True,

@@ -1,0 +1,228 @@
+"""`qenex node run --rpc-workers N`: read-only JSON-RPC served by N more processes.
+
+Why: one Python process serves JSON-RPC on one core, and balance reads far outnumber writes. The
+node keeps listening as before; with N > 0 it also passes its listening socket to N worker
+processes (pre-fork style: each accepts connections on the same socket, the kernel spreads them)
+and opens a private 127.0.0.1 endpoint for them. A worker answers read-only methods
+(qenex_getBalances, qenex_getAccount, eth_blockNumber and the static ones) itself from the shared
+balance cache (kernel/) and the read-only view of committed accounts (node/read_view.py); any
+request holding another method (eth_sendRawTransaction, blocks, receipts) it forwards whole to
+the node's private endpoint, so writes always reach the node process.
+
+Run as `python -m node.rpc_workers --home H --fd FD --node-url URL` by the node, not by hand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import aiohttp
+from aiohttp import web
+
+from genesis.builder import GENESIS_FILE
+from genesis.schema import load_genesis
+from kernel.cache import Balance
+from kernel.selector import open_reader
+from node.log import event
+from node.read_view import ReadViewReader, ReadViewWriter, view_path
+from node.rpc.errors import LIMIT_EXCEEDED, RpcError
+from node.rpc.methods import CLIENT_VERSION, RpcMethods, _address, _param
+from node.rpc.serialize import qty
+from node.rpc.server import MAX_BODY_BYTES, JsonRpcServer, _error
+
+if TYPE_CHECKING:
+    from node.service import Node
+
+log = logging.getLogger("qenex.rpc_workers")
+WORKER_START_TIMEOUT_S = 30
+
+
+class WorkerMethods:
+    """The read-only methods a worker answers itself, exactly as the node would."""
+
+    def __init__(self, home: Path) -> None:
+        genesis = load_genesis(home / GENESIS_FILE)
+        self.chain_id = genesis.chain_id
+        self.exponents = genesis.exponents
+        self.cache = open_reader(home)
+        self.view = ReadViewReader(view_path(home))
+
+    def table(self) -> dict:
+        return {
+            "web3_clientVersion": lambda p: CLIENT_VERSION,
+            "net_version": lambda p: str(self.chain_id),
+            "eth_chainId": lambda p: qty(self.chain_id),
+            "eth_blockNumber": lambda p: qty(self.view.height()),
+            "qenex_getBalances": self.get_balances,
+            "qenex_getAccount": self.get_account,
+        }
+
+    def _cached(self, accounts: list[dict]) -> list[dict]:
+        from node.balance_cache import with_balance
+
+        cached = self.cache.get_many([a["id"] for a in accounts])
+        out = []
+        for account, balance in zip(accounts, cached, strict=True):
+            if balance is None:  # not cached: the view's own figures, from the same block
+                balance = Balance(int(account["balance"]), int(account["available"]))
+            out.append(with_balance(account, balance, self.exponents.get(account["currency"], 0)))
+        return out
+
+    def get_account(self, params: list) -> dict | None:
+        # the node's own id check and IBAN normalisation (it does not use the instance)
+        account_id = RpcMethods._account_id(None, _param(params, 0, "account id"))  # type: ignore[arg-type]
+        account = self.view.account(account_id)
+        return None if account is None else self._cached([account])[0]
+
+    def get_balances(self, params: list) -> list[dict]:
+        owner = _address(_param(params, 0, "owner address"), "owner address")
+        return self._cached(self.view.accounts_of(owner))
+
+
+def _methods_of(payload: object) -> list[str] | None:
+    items = payload if isinstance(payload, list) else [payload]
+    names = [item.get("method") for item in items if isinstance(item, dict)]
+    return names if len(names) == len(items) and all(isinstance(n, str) for n in names) else None
+
+
+def build_worker_app(home: Path, node_url: str) -> web.Application:
+    methods = WorkerMethods(home)
+    local = methods.table()
+    server = JsonRpcServer(local)
+    session: dict[str, aiohttp.ClientSession] = {}
+    served_by = {"X-Qenex-Rpc-Worker": str(os.getpid())}  # which process answered (tests, operators)
+
+    async def forward(body: bytes) -> web.Response:
+        if "client" not in session:
+            session["client"] = aiohttp.ClientSession()
+        async with session["client"].post(node_url, data=body, headers={"Content-Type": "application/json"}) as reply:
+            return web.Response(body=await reply.read(), status=reply.status, content_type="application/json")
+
+    def compact(value: object) -> str:
+        return json.dumps(value, separators=(",", ":"))
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        if request.method == "GET":
+            return await server.http_handler(request)
+        body = await request.content.read(MAX_BODY_BYTES + 1)
+        if len(body) > MAX_BODY_BYTES:
+            error = _error(None, RpcError(LIMIT_EXCEEDED, f"request body exceeds {MAX_BODY_BYTES} bytes"))
+            return web.json_response(error, status=413)
+        payload = JsonRpcServer.parse(body)
+        names = _methods_of(payload)
+        if names is None or not all(name in local for name in names):
+            return await forward(body)  # writes and everything not served here: the node decides
+        result = server.handle_body(body)
+        if result is None:
+            return web.Response(status=204, headers=served_by)
+        return web.json_response(result, dumps=compact, headers=served_by)
+
+    async def close_session(app: web.Application) -> None:
+        if "client" in session:
+            await session["client"].close()
+
+    app = web.Application(client_max_size=MAX_BODY_BYTES + 1024)
+    app.router.add_post("/", handle)
+    app.router.add_get("/", handle)
+    app.on_cleanup.append(close_session)
+    return app
+
+
+async def _serve_worker(home: Path, fd: int, node_url: str) -> None:
+    sock = socket.socket(fileno=fd)
+    runner = web.AppRunner(build_worker_app(home, node_url), access_log=None, handle_signals=False)
+    await runner.setup()
+    await web.SockSite(runner, sock).start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    print("ready", flush=True)
+    await stop.wait()
+    await runner.cleanup()
+
+
+# --- the node's side ----------------------------------------------------------------------------
+
+
+class RpcWorkers:
+    """The worker processes of one node and the private endpoint they forward to."""
+
+    def __init__(self, processes: list[subprocess.Popen], view: ReadViewWriter) -> None:
+        self.processes = processes
+        self.view = view
+
+    @classmethod
+    async def start(cls, node: Node, runner: web.AppRunner, site: web.TCPSite, count: int) -> RpcWorkers | None:
+        if count <= 0:
+            return None
+        view = ReadViewWriter(view_path(node.config.home), node.genesis.exponents)
+        node.balances.attach_view(view)
+        internal = web.TCPSite(runner, "127.0.0.1", 0)
+        await internal.start()
+        host, port = internal._server.sockets[0].getsockname()[:2]
+        listening = site._server.sockets[0]
+        fd = listening.fileno()
+        processes = []
+        for _ in range(count):
+            process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "node.rpc_workers",
+                    "--home",
+                    str(node.config.home),
+                    "--fd",
+                    str(fd),
+                    "--node-url",
+                    f"http://{host}:{port}",
+                ],
+                pass_fds=[fd],
+                stdout=subprocess.PIPE,
+                text=True,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )
+            processes.append(process)
+        workers = cls(processes, view)
+        for process in processes:
+            line = await asyncio.wait_for(asyncio.to_thread(process.stdout.readline), WORKER_START_TIMEOUT_S)
+            if line.strip() != "ready":
+                workers.stop()
+                raise RuntimeError(f"an RPC worker did not start (exit {process.poll()})")
+        event(log, "rpc_workers_started", count=count, node_url=f"http://{host}:{port}")
+        return workers
+
+    def stop(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        self.view.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m node.rpc_workers")
+    parser.add_argument("--home", required=True)
+    parser.add_argument("--fd", type=int, required=True)
+    parser.add_argument("--node-url", required=True)
+    args = parser.parse_args(argv)
+    asyncio.run(_serve_worker(Path(args.home), args.fd, args.node_url))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
