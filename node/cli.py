@@ -16,6 +16,8 @@ from kernel.selector import CHOICES as CACHE_CHOICES
 from node.cache_cli import register as register_cache_commands
 from node.config_cli import add_config_command
 from node.rpc.client import DEFAULT_RPC_URL
+from node.screening.cli import add_screening_options
+from node.screening.cli import register as register_fraud
 
 DEFAULT_KEYSTORE = Path(os.environ.get("QENEX_KEYSTORE", Path.home() / ".qenex" / "keystore"))
 
@@ -99,7 +101,12 @@ def cmd_genesis_init(args: argparse.Namespace) -> int:
         )
     try:
         listing = init_dev_home(Path(args.home), args.accounts, args.chain_id, args.force, args.block_interval_ms)
-    except FileExistsError as exc:
+        if args.screening_model:
+            from genesis.builder import enable_screening
+
+            digest = enable_screening(Path(args.home), Path(args.screening_model), args.hold_expiry_seconds)
+            print(f"fraud screening on: model {digest}, compliance key in {Path(args.home) / 'compliance.key'}")
+    except (FileExistsError, FileNotFoundError) as exc:
         return fail(str(exc))
     print(f"wrote {Path(args.home) / 'genesis.json'} (chain id {args.chain_id}) and {len(listing)} dev keys:")
     print_dev_accounts(listing)
@@ -176,6 +183,8 @@ def cmd_devnet(args: argparse.Namespace) -> int:
     if args.validators < 1 or args.full_nodes < 0:
         return fail("--validators must be at least 1 and --full-nodes at least 0")
     if args.validators > 1 or args.full_nodes:
+        if args.screening_model:  # review decisions are per node for now (docs/screening.md)
+            return fail("--screening-model works with one validator for now (see docs/screening.md)")
         return _devnet_cluster(args, home)
     return _devnet_single(args, home)
 
@@ -235,6 +244,10 @@ def _devnet_single(args: argparse.Namespace, home: Path) -> int:
 
     if not (home / GENESIS_FILE).exists():
         init_dev_home(home, args.accounts, block_interval_ms=args.block_interval_ms)
+        if args.screening_model:
+            from genesis.builder import enable_screening
+
+            enable_screening(home, Path(args.screening_model), args.hold_expiry_seconds)
     setup_logging(args.log_level)
     listing = json.loads((home / DEV_ACCOUNTS_FILE).read_text())
     background: set[asyncio.Task] = set()  # keeps the demo tasks referenced while they run
@@ -438,6 +451,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chain-id", type=int, default=1337, help="chain id (default 1337)")
     p.add_argument("--block-interval-ms", type=int, default=1000, help="block interval (default 1000)")
     p.add_argument("--force", action="store_true", help="overwrite an existing genesis")
+    add_screening_options(p)
     p.set_defaults(func=cmd_genesis_init)
     add_consortium_commands(genesis)
     p = genesis.add_parser("validate", help="check a genesis file and say what is wrong")
@@ -474,6 +488,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rpc-port", type=int, default=8545, help="first JSON-RPC port (one per node; 0 picks free ports)")
     p.add_argument("--no-traffic", action="store_true", help="do not send demo payments between dev accounts")
     p.add_argument("--traffic-interval", type=float, default=2.0, help="seconds between demo payments")
+    add_screening_options(p)
     p.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
     p.set_defaults(func=cmd_devnet)
 
@@ -560,6 +575,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_gateway_commands(gateway)  # submit, statement, convert, serve: gateways/cli.py
     register_cache_commands(commands)
+    register_fraud(commands)
     return parser
 
 

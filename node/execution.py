@@ -12,8 +12,8 @@ execute_block(store, rules, number, timestamp, transactions)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from ledger.apply import BookingContext, TransferRejected, apply_transfers, expire_pending
@@ -23,11 +23,11 @@ from ledger.journal import JournalEntry, Posting
 from ledger.state import Overlay
 from ledger.store import LedgerStore
 from ledger.tx import LedgerTransaction
+from node.block import Receipt, ScreeningRecord
 from node.governance import ActionContext, ActionRejected, apply_action
 
 if TYPE_CHECKING:
     from genesis.schema import Genesis
-from node.block import Receipt
 
 
 class InvalidBlockError(ValueError):
@@ -47,6 +47,18 @@ class TransactionRejected(Exception):
         self.message = message
 
 
+ALLOWED_VERDICTS = ("allow", "released")
+
+
+def screening_message(record: ScreeningRecord) -> str:
+    if record.verdict == "sender_held":
+        return "fraud screening: the sender has a transaction held for compliance review; wait for its decision"
+    why = ", ".join(record.top_features) or "no single feature stands out"
+    if record.verdict == "hold":
+        return f"fraud screening: held for compliance review (score {record.score_ppm / 1e6:.6f}; top features: {why})"
+    return f"fraud screening: {record.verdict} (score {record.score_ppm / 1e6:.6f}; top features: {why})"
+
+
 @dataclass(frozen=True)
 class ChainRules:
     chain_id: int
@@ -54,6 +66,9 @@ class ChainRules:
     roles: tuple[RoleGrant, ...]
     expiries_max: int = 10_000
     genesis: Genesis | None = None  # chain actions (node.governance) read the registered nodes
+    # Fraud screening (node/screening): (transaction, block timestamp) -> verdict record, or None
+    # on chains that do not screen. A "hold"/"reject" verdict keeps the transaction out of the block.
+    screen: Callable[[SignedTransaction, int], ScreeningRecord] | None = None
 
 
 @dataclass
@@ -106,10 +121,20 @@ class BlockBuilder:
     def add(self, signed: SignedTransaction) -> Receipt:
         """Block semantics: the nonce is consumed even if the transfers fail (receipt status 0)."""
         nonce = self._check(signed)
+        screening = self._screen(signed)
+        if screening is not None and screening.verdict not in ALLOWED_VERDICTS:
+            raise InvalidBlockError(
+                f"transactions[{len(self.transactions)}].screening", f"screening verdict is {screening.verdict}"
+            )
         self.outcome.overlay.set_nonce(signed.sender, nonce + 1)
-        receipt = apply_transaction(self.outcome.overlay, signed, self.rules, self._ctx(signed))
+        receipt = replace(
+            apply_transaction(self.outcome.overlay, signed, self.rules, self._ctx(signed)), screening=screening
+        )
         self._record(signed, receipt)
         return receipt
+
+    def _screen(self, signed: SignedTransaction) -> ScreeningRecord | None:
+        return self.rules.screen(signed, self.timestamp) if self.rules.screen is not None else None
 
     def try_add(self, signed: SignedTransaction) -> Receipt:
         """Admission semantics: only a transaction whose transfers all book joins the block.
@@ -118,7 +143,18 @@ class BlockBuilder:
         resulting state is what `add` gives for the same transaction.
         """
         nonce = self._check(signed)
-        receipt = apply_transaction(self.outcome.overlay, signed, self.rules, self._ctx(signed))
+        screening = self._screen(signed)
+        if screening is not None and screening.verdict not in ALLOWED_VERDICTS:
+            return Receipt(
+                signed.hash,
+                bytes.fromhex(signed.sender[2:]),
+                0,
+                f"fraud_{screening.verdict}",
+                screening_message(screening),
+            )
+        receipt = replace(
+            apply_transaction(self.outcome.overlay, signed, self.rules, self._ctx(signed)), screening=screening
+        )
         if receipt.status:
             self.outcome.overlay.set_nonce(signed.sender, nonce + 1)
             self._record(signed, receipt)

@@ -36,6 +36,7 @@ from node.rpc.serialize import (
     serialize_stored_transfer,
     serialize_transaction,
 )
+from node.screening.rpc import methods as screening_methods
 
 if TYPE_CHECKING:
     from node.service import Node
@@ -126,6 +127,7 @@ class RpcMethods:
             "qenex_cacheStatus": lambda p: self.node.balances.status(),
             "qenex_cacheVerify": lambda p: self.node.balances.verify().as_json(),
             "qenex_mempoolStatus": lambda p: {"pending": qty(len(self.node.mempool))},
+            **screening_methods(self.node),
             "qenex_consensusStatus": self.consensus_status,
             "qenex_getValidatorStats": ValidatorStatsMethod(self.node),
             "qenex_getValidators": self.get_validators,
