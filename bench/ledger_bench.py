@@ -178,14 +178,15 @@ def presign(
         amount = rng.randint(1, MAX_AMOUNT_MINOR)
         transfer_id = rng.getrandbits(128) or 1
         transfer = Transfer(
-            id=transfer_id, debit_account_id=accounts[sender], credit_account_id=accounts[payee],
-            amount=amount, currency=BENCH_CURRENCY,
+            id=transfer_id,
+            debit_account_id=accounts[sender],
+            credit_account_id=accounts[payee],
+            amount=amount,
+            currency=BENCH_CURRENCY,
         )
         raw = LedgerTransaction(chain_id, nonce, (transfer,)).sign(keys[sender]).encode()
         tx_hash = "0x" + keccak(raw).hex()
-        request = (
-            f'{{"jsonrpc":"2.0","id":{index},"method":"eth_sendRawTransaction","params":["0x{raw.hex()}"]}}'
-        )
+        request = f'{{"jsonrpc":"2.0","id":{index},"method":"eth_sendRawTransaction","params":["0x{raw.hex()}"]}}'
         signed.append(SignedTransfer(sender, payee, nonce, transfer_id, amount, tx_hash, request))
         if index % 500 == 0:
             progress.show(f"signing transfers {index}/{transfers}")
@@ -259,9 +260,24 @@ class NodeProcess:
         # e.g. QENEX_BENCH_NODE_PREFIX="py-spy record -o node.svg --" profiles the node
         self.prefix = shlex.split(os.environ.get(NODE_PREFIX_VARIABLE, ""))
         self.process = subprocess.Popen(
-            [*self.prefix, sys.executable, "-m", "node.cli", "node", "run", "--home", str(home), "--rpc-port", rpc_port,
-             "--log-level", "info"],
-            stdout=subprocess.PIPE, stderr=self._log, stdin=subprocess.DEVNULL, env=env,
+            [
+                *self.prefix,
+                sys.executable,
+                "-m",
+                "node.cli",
+                "node",
+                "run",
+                "--home",
+                str(home),
+                "--rpc-port",
+                rpc_port,
+                "--log-level",
+                "info",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+            stdin=subprocess.DEVNULL,
+            env=env,
             start_new_session=True,  # Ctrl-C reaches the bench only; the bench stops the node
         )
 
@@ -537,7 +553,8 @@ async def _verify(rpc: _Rpc, state: _RunState, listing: list[dict], rng: random.
             if stored is None:
                 raise BenchError(f"transfer {tx.transfer_id:#x} of {tx.tx_hash} was not booked: {reply.get('error')}")
             if (
-                stored["transactionHash"] != tx.tx_hash or int(stored["blockNumber"], 16) != state.commit_blocks[i]
+                stored["transactionHash"] != tx.tx_hash
+                or int(stored["blockNumber"], 16) != state.commit_blocks[i]
                 or stored["amount"] != str(tx.amount)
             ):
                 raise BenchError(f"transfer {tx.transfer_id:#x} is booked differently than sent: {stored}")
@@ -573,8 +590,15 @@ async def _verify(rpc: _Rpc, state: _RunState, listing: list[dict], rng: random.
 
 
 async def _drive(
-    node: NodeProcess | ClusterProcesses, urls: list[str], transactions: list[SignedTransfer], batch: int,
-    streams: int, chain_id: int, listing: list[dict], rng: random.Random, progress: Progress,
+    node: NodeProcess | ClusterProcesses,
+    urls: list[str],
+    transactions: list[SignedTransfer],
+    batch: int,
+    streams: int,
+    chain_id: int,
+    listing: list[dict],
+    rng: random.Random,
+    progress: Progress,
 ) -> tuple[_RunState, _Checks]:
     """Submit over `streams` connections (stream i to node i mod len(urls): each sender's
     transactions go to one node, in nonce order), poll blocks and verify on the first node."""
@@ -632,8 +656,14 @@ def _percentile(ordered: list[float], percent: float) -> float:
 
 
 def run_bench(
-    transfers: int = 20_000, senders: int = 8, batch: int = 250, block_interval_ms: int = 500,
-    streams: int = DEFAULT_STREAMS, progress: bool = True, seed: int | None = None, validators: int = 1,
+    transfers: int = 20_000,
+    senders: int = 8,
+    batch: int = 250,
+    block_interval_ms: int = 500,
+    streams: int = DEFAULT_STREAMS,
+    progress: bool = True,
+    seed: int | None = None,
+    validators: int = 1,
 ) -> BenchResult:
     """Run the whole benchmark against a fresh node; raise BenchError unless every transfer is booked."""
     if transfers < 1:
@@ -693,19 +723,33 @@ def run_bench(
     submit_s = state.last_reply - first_send
     tps = transfers / duration
     return BenchResult(
-        transfers=transfers, senders=senders, batch=batch, block_interval_ms=block_interval_ms, streams=streams,
+        transfers=transfers,
+        senders=senders,
+        batch=batch,
+        block_interval_ms=block_interval_ms,
+        streams=streams,
         validators=validators,
-        committed=state.committed, blocks=state.blocks, largest_block=state.largest_block,
-        duration_s=round(duration, 3), transfers_per_s=round(tps, 1),
-        latency_p50_ms=round(_percentile(latencies, 50), 1), latency_p99_ms=round(_percentile(latencies, 99), 1),
+        committed=state.committed,
+        blocks=state.blocks,
+        largest_block=state.largest_block,
+        duration_s=round(duration, 3),
+        transfers_per_s=round(tps, 1),
+        latency_p50_ms=round(_percentile(latencies, 50), 1),
+        latency_p99_ms=round(_percentile(latencies, 99), 1),
         latency_max_ms=round(latencies[-1], 1),
-        submit_s=round(submit_s, 3), admitted_per_s=round(transfers / submit_s, 1),
-        recoveries_per_s=round(recoveries, 1), ratio=round(tps / recoveries, 4), sign_s=round(sign_s, 3),
-        retries=state.retries, transfers_checked=checks.transfers_checked, receipts_checked=checks.receipts_checked,
+        submit_s=round(submit_s, 3),
+        admitted_per_s=round(transfers / submit_s, 1),
+        recoveries_per_s=round(recoveries, 1),
+        ratio=round(tps / recoveries, 4),
+        sign_s=round(sign_s, 3),
+        retries=state.retries,
+        transfers_checked=checks.transfers_checked,
+        receipts_checked=checks.receipts_checked,
         accounts_reconciled=checks.accounts_reconciled,
         node_cpu_s=round(state.node_cpu, 2) if state.node_cpu is not None else None,
         node_block_ms_total=round(sum(float(b.get("ms", 0)) for b in blocks), 1) if blocks else None,
-        client_cpu_s=round(state.client_cpu, 2), machine=machine_info(),
+        client_cpu_s=round(state.client_cpu, 2),
+        machine=machine_info(),
     )
 
 

@@ -19,6 +19,11 @@ MT_KINDS = {"103": "mt103", "202": "mt202", "940": "mt940", "950": "mt950"}
 _WHITESPACE_AND_BOM = b"\xef\xbb\xbf \t\r\n\x00\x01"
 
 
+def is_xml(data: bytes) -> bool:
+    """Whether `data` is to be read as XML (ISO 20022) rather than FIN; cheap, never parses."""
+    return data.lstrip(_WHITESPACE_AND_BOM).startswith(b"<")
+
+
 def detect(data: bytes) -> str:
     """'mt103', 'mt202', 'mt940', 'mt950', 'xml', 'mixed' (a file of several types) or 'unknown'; never raises."""
     head = data.lstrip(_WHITESPACE_AND_BOM)

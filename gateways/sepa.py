@@ -1,4 +1,5 @@
-"""EPC SEPA Credit Transfer rulebook checks on top of the ISO 20022 XSD, for pain.001.001.09 and pacs.008.001.08.
+"""EPC SEPA Credit Transfer rulebook checks on top of the ISO 20022 XSD, for pain.001.001.09 and pacs.008.001.08
+(pain.008.001.08 direct debits are checked by `gateways.sdd`, which `sepa_problems` calls for them).
 
 The XSD (checked by `gateways.messages.validate`) accepts any currency, any Unicode text and any charge
 bearer; a SEPA scheme participant must refuse much of that. These checks read the XML tree directly
@@ -244,8 +245,13 @@ def sepa_problems(data: bytes, sct_inst_max_minor: int | None = None) -> list[Pr
     located, problems = locate(root)
     if located is None:
         return problems
+    if located.message_type == "pain.008.001.08":
+        from gateways.sdd import sdd_document_problems  # sdd builds on this module's checks
+
+        return sdd_document_problems(located.document)
     if located.message_type not in SEPA_TYPES:
-        return [Problem("/Document", f"SEPA checks cover {' and '.join(SEPA_TYPES)} only", located.message_type)]
+        covered = " and ".join((*SEPA_TYPES, "pain.008.001.08"))
+        return [Problem("/Document", f"SEPA checks cover {covered} only", located.message_type)]
     document = located.document
     return [
         *_currency_problems(document),

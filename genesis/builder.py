@@ -6,8 +6,10 @@ scripts and docs can rely on them. They are public: never fund them on a real ne
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import shutil
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -147,6 +149,52 @@ def init_dev_home(
     write_private(home / VALIDATOR_KEY_FILE, "0x" + validator_key.hex() + "\n")
     write_private(home / DEV_ACCOUNTS_FILE, json.dumps(listing, indent=2) + "\n")
     return listing
+
+
+COMPLIANCE_KEY_FILE = "compliance.key"
+SCREENING_MODEL_DIR = "screening-model"
+
+
+def dev_compliance_key() -> DevKey:
+    """The dev chain's compliance officer (public like the other dev keys)."""
+    return DevKey(keccak(b"qenex dev compliance"))
+
+
+def enable_screening(
+    home: Path, model_dir: Path, hold_expiry_seconds: int = 86400, label_delay_seconds: int = 7 * 86400
+) -> str:
+    """Turn fraud screening on in a dev home before its first start (docs/screening.md).
+
+    Pins the model by the SHA-256 of its manifest.json (which pins model.skops), copies the model
+    to <home>/screening-model, grants the compliance role to the dev compliance key and writes
+    that key to <home>/compliance.key. Returns the pinned hash.
+    """
+    home, model_dir = Path(home), Path(model_dir)
+    manifest = model_dir / "manifest.json"
+    if not manifest.exists():
+        raise FileNotFoundError(f"{model_dir} has no manifest.json; train one with `qenex fraud train`")
+    if (home / "data").exists():
+        raise FileExistsError(f"{home / 'data'} exists: genesis can only change before the chain's first start")
+    digest = hashlib.sha256(manifest.read_bytes()).hexdigest()
+    genesis_path = home / GENESIS_FILE
+    data = json.loads(genesis_path.read_text())
+    data["screening"] = {
+        "model_sha256": digest,
+        "hold_expiry_seconds": hold_expiry_seconds,
+        "label_delay_seconds": label_delay_seconds,
+    }
+    compliance = dev_compliance_key()
+    data["roles"] = [r for r in data["roles"] if r["role"] != "compliance"] + [
+        {"role": "compliance", "holder": compliance.address, "namespace": "*"}
+    ]
+    parse_genesis(data)
+    target = home / SCREENING_MODEL_DIR
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(model_dir, target)
+    genesis_path.write_text(json.dumps(data, indent=2) + "\n")
+    write_private(home / COMPLIANCE_KEY_FILE, "0x" + compliance.private_key.hex() + "\n")
+    return digest
 
 
 P2P_KEY_FILE = "p2p-key.pem"

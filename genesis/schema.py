@@ -69,6 +69,20 @@ class OpeningBalance:
     amount: int
 
 
+@dataclass(frozen=True, slots=True)
+class ScreeningParams:
+    """Fraud screening (docs/screening.md): the pinned model and the review-queue timings.
+
+    Absent from genesis: no screening. Present: a node screens every ledger transaction with
+    the model whose manifest hashes to `model_sha256`, and refuses to run with any other.
+    """
+
+    model_sha256: str
+    label_delay_seconds: int = 7 * 86400
+    hold_expiry_seconds: int = 86400
+    max_held: int = 10_000
+
+
 @dataclass(frozen=True)
 class Genesis:
     chain_id: int
@@ -83,6 +97,7 @@ class Genesis:
     evm: EvmGenesis = field(default_factory=EvmGenesis)  # native coin allocation, fee settings
     full_nodes: tuple[FullNode, ...] = ()
     raw: dict = field(default_factory=dict, compare=False)
+    screening: ScreeningParams | None = None
 
     @property
     def exponents(self) -> dict[str, int]:
@@ -158,6 +173,33 @@ def _minor(value: object, where: str) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= AMOUNT_MAX:
         raise GenesisError(f"{where} must be an integer of minor units in 0..2^128-1 (not a decimal)")
     return value
+
+
+def _screening(data: object) -> ScreeningParams | None:
+    if data is None:
+        return None
+    where = "genesis.screening"
+    if not isinstance(data, dict):
+        raise GenesisError(f"{where} must be an object")
+    known = set(ScreeningParams.__slots__)
+    unknown = set(data) - known
+    if unknown:
+        raise GenesisError(f"{where} has unknown fields {sorted(unknown)}; known: {sorted(known)}")
+    digest = _get(data, "model_sha256", str, where).lower().removeprefix("0x")
+    if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+        raise GenesisError(f"{where}.model_sha256 must be 64 hex digits (the SHA-256 `qenex fraud train` prints)")
+    values = {}
+    for name, low, high in (
+        ("label_delay_seconds", 0, 366 * 86400),
+        ("hold_expiry_seconds", 1, 366 * 86400),
+        ("max_held", 1, 1_000_000),
+    ):
+        if name in data:
+            value = _get(data, name, int, where)
+            if not low <= value <= high:
+                raise GenesisError(f"{where}.{name} must be in {low}..{high}")
+            values[name] = value
+    return ScreeningParams(digest, **values)
 
 
 def parse_genesis(data: dict) -> Genesis:
@@ -283,6 +325,7 @@ def parse_genesis(data: dict) -> Genesis:
     except EvmGenesisError as exc:
         raise GenesisError(str(exc)) from None
     return Genesis(
+        screening=_screening(data.get("screening")),
         chain_id=chain_id,
         genesis_time=genesis_time,
         block=block,

@@ -93,6 +93,29 @@ class Block:
 
 
 @dataclass(frozen=True, slots=True)
+class ScreeningRecord:
+    """Fraud screening's verdict on an included transaction (node/screening): kept in the receipt
+    so anyone can see which model (by hash) let it through, with what score and why."""
+
+    verdict: str  # "allow" or "released" (held, then released by compliance)
+    score_ppm: int
+    model_sha256: bytes
+    top_features: tuple[str, ...] = ()
+
+    def fields(self) -> list:
+        return [
+            self.verdict.encode(),
+            int_to_bytes(self.score_ppm),
+            self.model_sha256,
+            [name.encode() for name in self.top_features],
+        ]
+
+    @classmethod
+    def from_fields(cls, f: list) -> ScreeningRecord:
+        return cls(f[0].decode(), bytes_to_int(f[1]), f[2], tuple(name.decode() for name in f[3]))
+
+
+@dataclass(frozen=True, slots=True)
 class Receipt:
     """The outcome of one transaction: booked (status 1) with its postings, or not (status 0)."""
 
@@ -104,10 +127,12 @@ class Receipt:
     failed_transfer_index: int = -1
     postings: tuple[Posting, ...] = ()
     evm: EvmResult | None = None  # set for Ethereum transactions: gas, logs, created contract
+    screening: ScreeningRecord | None = None  # only on chains that screen: receipts elsewhere are unchanged
 
     def fields(self) -> list:
-        evm = [self.evm.fields()] if self.evm is not None else []
-        return [
+        """Optional tails keep receipts without them unchanged: [7] the EVM result (an empty list
+        when absent but a screening record follows), [8] the screening record."""
+        fields = [
             self.tx_hash,
             self.sender,
             int_to_bytes(self.status),
@@ -115,8 +140,12 @@ class Receipt:
             self.error_message.encode(),
             int_to_bytes(self.failed_transfer_index + 1),
             [posting_fields(p) for p in self.postings],
-            *evm,
         ]
+        if self.evm is not None or self.screening is not None:
+            fields.append(self.evm.fields() if self.evm is not None else [])
+        if self.screening is not None:
+            fields.append(self.screening.fields())
+        return fields
 
     @classmethod
     def from_fields(cls, f: list) -> Receipt:
@@ -128,7 +157,8 @@ class Receipt:
             f[4].decode(),
             bytes_to_int(f[5]) - 1,
             tuple(posting_from_fields(p) for p in f[6]),
-            EvmResult.from_fields(f[7]) if len(f) > 7 else None,
+            EvmResult.from_fields(f[7]) if len(f) > 7 and f[7] else None,
+            ScreeningRecord.from_fields(f[8]) if len(f) > 8 else None,
         )
 
 

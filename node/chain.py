@@ -12,7 +12,7 @@ head are written in one synced write batch: a crash leaves a block fully applied
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -116,6 +116,7 @@ class Chain:
             genesis.evm.fee_recipient,
             tuple(BridgeCurrency(c.code, c.exponent, genesis.issuance.get(c.code, "")) for c in genesis.currencies),
         )
+        self.on_write_batch: Callable[[float], None] | None = None  # seconds per block write (metrics)
         stored_genesis = self.db.get(GENESIS)
         if stored_genesis is None:
             self._write_genesis()
@@ -247,9 +248,7 @@ class Chain:
             for ancestor in range(parent.number, max(-1, parent.number - 256), -1):
                 yield self.header(ancestor).hash
 
-        return EvmBlock(
-            self.db, self.evm_params, parent.evm_state_root, number, timestamp, prev_hashes(), self.ledger
-        )
+        return EvmBlock(self.db, self.evm_params, parent.evm_state_root, number, timestamp, prev_hashes(), self.ledger)
 
     def commit_built_block(self, builder: BlockBuilder, proposer_key: bytes) -> tuple[Block, list[Receipt]]:
         """Seal, sign and store the block a BlockBuilder prepared transaction by transaction."""
@@ -333,6 +332,7 @@ class Chain:
             raise InvalidBlockError("parent_hash", f"block {header.number} was executed over another head")
         block = Block(header, executed.block.transactions, tuple(commit))
         self.verify_commit(block)
+        started = time.perf_counter()
         try:
             with self.db.write_batch(transaction=True, sync=True) as batch:
                 root = self.ledger.stage(
@@ -353,6 +353,8 @@ class Chain:
         except BaseException:
             self.ledger.reload()
             raise
+        if self.on_write_batch is not None:
+            self.on_write_batch(time.perf_counter() - started)
         self.head = block
         return block
 

@@ -11,9 +11,13 @@ import sys
 import time
 from pathlib import Path
 
+from genesis.consortium_cli import add_consortium_commands
 from kernel.selector import CHOICES as CACHE_CHOICES
 from node.cache_cli import register as register_cache_commands
+from node.config_cli import add_config_command
 from node.rpc.client import DEFAULT_RPC_URL
+from node.screening.cli import add_screening_options
+from node.screening.cli import register as register_fraud
 
 DEFAULT_KEYSTORE = Path(os.environ.get("QENEX_KEYSTORE", Path.home() / ".qenex" / "keystore"))
 
@@ -97,7 +101,12 @@ def cmd_genesis_init(args: argparse.Namespace) -> int:
         )
     try:
         listing = init_dev_home(Path(args.home), args.accounts, args.chain_id, args.force, args.block_interval_ms)
-    except FileExistsError as exc:
+        if args.screening_model:
+            from genesis.builder import enable_screening
+
+            digest = enable_screening(Path(args.home), Path(args.screening_model), args.hold_expiry_seconds)
+            print(f"fraud screening on: model {digest}, compliance key in {Path(args.home) / 'compliance.key'}")
+    except (FileExistsError, FileNotFoundError) as exc:
         return fail(str(exc))
     print(f"wrote {Path(args.home) / 'genesis.json'} (chain id {args.chain_id}) and {len(listing)} dev keys:")
     print_dev_accounts(listing)
@@ -138,25 +147,24 @@ def print_dev_accounts(listing: list[dict]) -> None:
 
 def cmd_node_run(args: argparse.Namespace) -> int:
     from node.cache_cli import record_rpc_url
+    from node.config import ConfigError, load_settings
     from node.log import setup_logging
-    from node.service import NodeConfig
-
-    setup_logging(args.log_level)
-
-    from node.p2p.network import NodeConfigError, load_p2p_config
+    from node.p2p.network import NodeConfigError
 
     def ready(node: object, url: str) -> None:
         record_rpc_url(Path(args.home), url)
         print(f"JSON-RPC: {url}", flush=True)
 
+    flags = {
+        "rpc.host": args.rpc_host, "rpc.port": args.rpc_port, "log.level": args.log_level,
+        "cache.backend": args.cache, "rpc.workers": args.rpc_workers,
+    }  # fmt: skip
     try:
-        p2p = load_p2p_config(Path(args.home))
-    except NodeConfigError as exc:
+        settings = load_settings(Path(args.home), flags)  # node.toml < QENEX_* env < flags (docs/operations.md)
+    except (ConfigError, NodeConfigError) as exc:
         return fail(str(exc))
-    host = args.rpc_host or (p2p.rpc_host if p2p and p2p.rpc_host else "127.0.0.1")
-    port = args.rpc_port if args.rpc_port is not None else (p2p.rpc_port if p2p and p2p.rpc_port is not None else 8545)
-    config = NodeConfig(Path(args.home), host, port, cache=args.cache, rpc_workers=args.rpc_workers)
-    return _run_node(config, ready)
+    setup_logging(settings["log.level"], settings["log.modules"], settings["log.format"])
+    return _run_node(settings.node_config(Path(args.home)), ready)
 
 
 def _run_node(config: object, ready: object) -> int:
@@ -184,6 +192,8 @@ def cmd_devnet(args: argparse.Namespace) -> int:
     if args.validators < 1 or args.full_nodes < 0:
         return fail("--validators must be at least 1 and --full-nodes at least 0")
     if args.validators > 1 or args.full_nodes:
+        if args.screening_model:  # review decisions are per node for now (docs/screening.md)
+            return fail("--screening-model works with one validator for now (see docs/screening.md)")
         return _devnet_cluster(args, home)
     return _devnet_single(args, home)
 
@@ -243,6 +253,10 @@ def _devnet_single(args: argparse.Namespace, home: Path) -> int:
 
     if not (home / GENESIS_FILE).exists():
         init_dev_home(home, args.accounts, block_interval_ms=args.block_interval_ms)
+        if args.screening_model:
+            from genesis.builder import enable_screening
+
+            enable_screening(home, Path(args.screening_model), args.hold_expiry_seconds)
     setup_logging(args.log_level)
     listing = json.loads((home / DEV_ACCOUNTS_FILE).read_text())
     background: set[asyncio.Task] = set()  # keeps the demo tasks referenced while they run
@@ -418,92 +432,6 @@ def cmd_gateway_parse(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_problems(problems: list) -> None:
-    for problem in problems:
-        print(problem.line(), file=sys.stderr)
-
-
-def cmd_gateway_submit(args: argparse.Namespace) -> int:
-    """Book every payment of a message file: one signed ledger transaction per payment.
-
-    Re-delivery is idempotent: transfer ids come from the message's own identifiers, so a payment
-    the ledger already holds is reported as a duplicate and does not fail the command.
-    """
-    from gateways.accounts import load_account_map
-    from gateways.booking import transactions_from_message
-    from gateways.messages import validate
-    from gateways.problems import MessageError
-    from ledger.currency import ISO_4217_EXPONENTS
-    from ledger.tx import LedgerTransaction, address_of_key
-    from node.rpc.client import RpcCallError, RpcClient
-    from node.wallet import wait_for_receipt
-
-    try:
-        data = _read_message_file(args.file)
-        account_map = load_account_map(Path(args.accounts_map)) if args.accounts_map else None
-    except ValueError as error:
-        return fail(str(error), code=2)
-    problems = validate(data)
-    if problems:
-        _print_problems(problems)
-        return 1
-    try:
-        payments = transactions_from_message(data, account_map)
-    except MessageError as error:
-        _print_problems(error.problems)
-        return 1
-    client = RpcClient(args.rpc)
-    try:
-        key = load_private_key(args.from_key, args.password_file)
-        chain_id = int(client.call("eth_chainId"), 16)
-        nonce = int(client.call("eth_getTransactionCount", address_of_key(key), "pending"), 16)
-        exponents = {c["code"]: c["exponent"] for c in client.call("qenex_getCurrencies")}
-    except (ValueError, ConnectionError, RpcCallError) as exc:
-        return fail(str(exc))
-    for payment in payments:
-        # Minor units were computed with the ISO 4217 exponent; a chain with another one would misbook.
-        if exponents.get(payment.currency) != ISO_4217_EXPONENTS.get(payment.currency):
-            return fail(f"{payment.path}: currency {payment.currency} is not on this chain with its ISO 4217 decimals")
-    sent: list[tuple[dict, str]] = []
-    for payment in payments:
-        line = {"transferId": payment.transfer_id_hex(), "endToEndId": payment.end_to_end_id or None}
-        try:
-            if client.call("qenex_getTransfer", payment.transfer_id_hex()) is not None:
-                print(json.dumps({**line, "duplicate": True}), flush=True)
-                continue
-            tx = LedgerTransaction(chain_id, nonce, (payment.transfer(),), payment.references()).sign(key)
-            tx_hash = client.call("eth_sendRawTransaction", "0x" + tx.encode().hex())
-        except RpcCallError as exc:
-            rule = exc.data.get("rule") if isinstance(exc.data, dict) else None
-            if rule == "duplicate_transfer_id":
-                print(json.dumps({**line, "duplicate": True}), flush=True)
-                continue
-            print(json.dumps({**line, "error": {"rule": rule, "message": str(exc)}}), flush=True)
-            return fail(f"{payment.path}: refused: {rule or 'error'}: {exc}")
-        except ConnectionError as exc:
-            return fail(str(exc))
-        nonce += 1
-        print(json.dumps({**line, "transactionHash": tx_hash, **payment.summary()}), flush=True)
-        sent.append((line, tx_hash))
-    if not args.wait:
-        return 0
-    failed = False
-    for line, tx_hash in sent:
-        try:
-            receipt = wait_for_receipt(client, tx_hash, args.timeout)
-        except (TimeoutError, ConnectionError) as exc:
-            return fail(str(exc))
-        error = receipt.get("error") or {}
-        if receipt.get("status") != "0x1" and error.get("rule") == "duplicate_transfer_id":
-            print(json.dumps({**line, "duplicate": True, "transactionHash": tx_hash}), flush=True)
-            continue
-        print(json.dumps({"receipt": receipt}), flush=True)
-        if receipt.get("status") != "0x1":
-            failed = True
-            print(f"error: {line['transferId']}: {error.get('rule')}: {error.get('message')}", file=sys.stderr)
-    return 1 if failed else 0
-
-
 # --- parser ----------------------------------------------------------------------------------
 
 
@@ -532,7 +460,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chain-id", type=int, default=1337, help="chain id (default 1337)")
     p.add_argument("--block-interval-ms", type=int, default=1000, help="block interval (default 1000)")
     p.add_argument("--force", action="store_true", help="overwrite an existing genesis")
+    add_screening_options(p)
     p.set_defaults(func=cmd_genesis_init)
+    add_consortium_commands(genesis)
     p = genesis.add_parser("validate", help="check a genesis file and say what is wrong")
     p.add_argument("file")
     p.set_defaults(func=cmd_genesis_validate)
@@ -546,10 +476,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--rpc-port", type=int, default=None, help="JSON-RPC port (default: node.json's, else 8545; 0 picks a free one)"
     )
-    p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
-    p.add_argument("--cache", default="auto", choices=CACHE_CHOICES, help="balance-cache backend (default auto)")
-    p.add_argument("--rpc-workers", type=int, default=0, help="read-only JSON-RPC worker processes (default 0)")
+    p.add_argument("--log-level", default=None, choices=["debug", "info", "warning", "error"],
+                   help="level of every module (default: node.toml's [log] level, else info)")  # fmt: skip
+    p.add_argument("--cache", default=None, choices=CACHE_CHOICES, help="balance-cache backend (default: auto)")
+    p.add_argument("--rpc-workers", type=int, default=None, help="read-only JSON-RPC worker processes (default: 0)")
     p.set_defaults(func=cmd_node_run)
+    add_config_command(node)
 
     p = commands.add_parser("devnet", help="run a local dev chain with funded accounts and demo payments")
     p.add_argument("--home", default=".devnet", help="devnet home (default ./.devnet; created if missing)")
@@ -563,6 +495,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rpc-port", type=int, default=8545, help="first JSON-RPC port (one per node; 0 picks free ports)")
     p.add_argument("--no-traffic", action="store_true", help="do not send demo payments between dev accounts")
     p.add_argument("--traffic-interval", type=float, default=2.0, help="seconds between demo payments")
+    add_screening_options(p)
     p.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
     p.set_defaults(func=cmd_devnet)
 
@@ -630,6 +563,9 @@ def build_parser() -> argparse.ArgumentParser:
     from bench.evm_bench import register as register_evm_bench
 
     register_evm_bench(bench)
+    from bench.gateway_cli import add_command as add_gateway_bench
+
+    add_gateway_bench(bench)  # qenex bench gateway: bench/gateway_cli.py
     from bench.cache_bench import register as register_cache_bench
 
     register_cache_bench(bench)
@@ -645,20 +581,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = gateway.add_parser("parse", help="print a message file as canonical JSON")
     p.add_argument("file")
     p.set_defaults(func=cmd_gateway_parse)
-    p = gateway.add_parser("submit", help="book a message's payments: sign one ledger transaction per payment")
-    p.add_argument("file")
-    p.add_argument("--rpc", default=DEFAULT_RPC_URL, help=f"node JSON-RPC URL (default {DEFAULT_RPC_URL})")
-    p.add_argument("--from", dest="from_key", required=True, help="hex private key or keystore file")
-    p.add_argument("--password-file", help="keystore password file (else prompted)")
-    p.add_argument("--accounts-map", help="JSON object mapping IBANs/BICs/account numbers to ledger account ids")
-    p.add_argument("--wait", action="store_true", help="wait for the receipts and print them")
-    p.add_argument("--wait-timeout", type=float, default=60.0, dest="timeout", help="seconds to wait (default 60)")
-    p.set_defaults(func=cmd_gateway_submit)
+    from gateways.cli import add_commands as add_gateway_commands
+
+    add_gateway_commands(gateway)  # submit, statement, convert, serve: gateways/cli.py
 
     from contracts.cli import register as register_contracts
 
     register_contracts(commands)
     register_cache_commands(commands)
+    register_fraud(commands)
     return parser
 
 

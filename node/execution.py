@@ -16,8 +16,8 @@ admission, and one that reverts is still included with a status-0 receipt that p
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from contracts.evm.executor import EvmBlock
@@ -29,11 +29,11 @@ from ledger.journal import JournalEntry, Posting
 from ledger.state import Overlay
 from ledger.store import LedgerStore
 from ledger.tx import LedgerTransaction
+from node.block import Receipt, ScreeningRecord
 from node.governance import ActionContext, ActionRejected, apply_action
 
 if TYPE_CHECKING:
     from genesis.schema import Genesis
-from node.block import Receipt
 
 
 class InvalidBlockError(ValueError):
@@ -53,6 +53,18 @@ class TransactionRejected(Exception):
         self.message = message
 
 
+ALLOWED_VERDICTS = ("allow", "released")
+
+
+def screening_message(record: ScreeningRecord) -> str:
+    if record.verdict == "sender_held":
+        return "fraud screening: the sender has a transaction held for compliance review; wait for its decision"
+    why = ", ".join(record.top_features) or "no single feature stands out"
+    if record.verdict == "hold":
+        return f"fraud screening: held for compliance review (score {record.score_ppm / 1e6:.6f}; top features: {why})"
+    return f"fraud screening: {record.verdict} (score {record.score_ppm / 1e6:.6f}; top features: {why})"
+
+
 @dataclass(frozen=True)
 class ChainRules:
     chain_id: int
@@ -60,6 +72,9 @@ class ChainRules:
     roles: tuple[RoleGrant, ...]
     expiries_max: int = 10_000
     genesis: Genesis | None = None  # chain actions (node.governance) read the registered nodes
+    # Fraud screening (node/screening): (transaction, block timestamp) -> verdict record, or None
+    # on chains that do not screen. A "hold"/"reject" verdict keeps the transaction out of the block.
+    screen: Callable[[SignedTransaction, int], ScreeningRecord] | None = None
 
 
 @dataclass
@@ -117,10 +132,20 @@ class BlockBuilder:
         nonce = self._check(signed)
         if isinstance(signed.tx, EthTransaction):
             return self._add_ethereum(signed, nonce, admission=False)
+        screening = self._screen(signed)
+        if screening is not None and screening.verdict not in ALLOWED_VERDICTS:
+            raise InvalidBlockError(
+                f"transactions[{len(self.transactions)}].screening", f"screening verdict is {screening.verdict}"
+            )
         self.outcome.overlay.set_nonce(signed.sender, nonce + 1)
-        receipt = apply_transaction(self.outcome.overlay, signed, self.rules, self._ctx(signed))
+        receipt = replace(
+            apply_transaction(self.outcome.overlay, signed, self.rules, self._ctx(signed)), screening=screening
+        )
         self._record(signed, receipt)
         return receipt
+
+    def _screen(self, signed: SignedTransaction) -> ScreeningRecord | None:
+        return self.rules.screen(signed, self.timestamp) if self.rules.screen is not None else None
 
     def try_add(self, signed: SignedTransaction) -> Receipt:
         """Admission semantics: only a transaction whose transfers all book joins the block.
@@ -131,7 +156,18 @@ class BlockBuilder:
         nonce = self._check(signed)
         if isinstance(signed.tx, EthTransaction):
             return self._add_ethereum(signed, nonce, admission=True)
-        receipt = apply_transaction(self.outcome.overlay, signed, self.rules, self._ctx(signed))
+        screening = self._screen(signed)
+        if screening is not None and screening.verdict not in ALLOWED_VERDICTS:
+            return Receipt(
+                signed.hash,
+                bytes.fromhex(signed.sender[2:]),
+                0,
+                f"fraud_{screening.verdict}",
+                screening_message(screening),
+            )
+        receipt = replace(
+            apply_transaction(self.outcome.overlay, signed, self.rules, self._ctx(signed)), screening=screening
+        )
         if receipt.status:
             self.outcome.overlay.set_nonce(signed.sender, nonce + 1)
             self._record(signed, receipt)

@@ -9,7 +9,10 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from node.log import event
+from node.explorer.routes import install as install_explorer
+from node.graphql_api.routes import install as install_graphql
+from node.health import install as install_health
+from node.log import event, register_secret
 from node.p2p.driver import ConsensusDriver
 from node.p2p.network import NodeNetwork, load_p2p_config
 from node.rpc.methods import RpcMethods
@@ -30,9 +33,10 @@ def build_app(node: Node) -> web.Application:
 
     app = web.Application(client_max_size=MAX_BODY_BYTES + 1024)
     app.router.add_post("/", server.http_handler)
-    app.router.add_get("/", websocket_or_http(WebSocketRpc(node, server).handler, server.http_handler))
+    install_explorer(app, node, rpc_get=websocket_or_http(WebSocketRpc(node, server).handler, server.http_handler))
     app.router.add_get("/metrics", metrics)
-    app.router.add_get("/health", lambda request: web.json_response({"status": "ok", "height": node.chain.height}))
+    install_health(app, node)
+    install_graphql(app, node, RpcMethods(node).table())
     return app
 
 
@@ -40,6 +44,7 @@ async def serve(config: NodeConfig, on_ready: Callable[[Node, str], Awaitable[No
     """Start the node, call `on_ready(node, rpc_url)`, and run until a stop signal."""
     node = Node(config)
     workers = None
+    register_secret(node.validator_key.hex())  # masked in every log line, whatever logs it
     p2p = load_p2p_config(config.home)
     network = None if p2p is None else NodeNetwork(node.genesis, config.home, node.address, p2p, node.metrics)
     driver = ConsensusDriver(node, network)

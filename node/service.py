@@ -31,6 +31,7 @@ from node.execution import BlockBuilder, InvalidBlockError, SignedTransaction, T
 from node.log import event
 from node.mempool import Mempool
 from node.metrics import NodeMetrics
+from node.screening.hook import install_screening
 from node.sigpool import SignaturePool, default_workers
 
 if TYPE_CHECKING:
@@ -70,6 +71,7 @@ class Node:
         self.genesis: Genesis = load_genesis(config.home / GENESIS_FILE)
         self.validator_key = read_validator_key(config.home)
         self.chain = Chain(config.home / "data", self.genesis)
+        self.screening = install_screening(self.genesis, config.home, self.chain)  # None: genesis pins no model
         self.mempool = Mempool(config.mempool_max)
         self.metrics = NodeMetrics()
         self.metrics.height.set(self.chain.height)
@@ -109,6 +111,10 @@ class Node:
                     except ValueError:
                         continue
         await self.signatures.recover(raws)
+        if self.screening is not None:
+            building, head = self.building, self.chain.head.header
+            timestamp = building.timestamp if building is not None and building.transactions else None
+            self.screening.prescore(raws, timestamp or max(head.timestamp, int(time.time())))  # one model call
 
     # --- admission ---------------------------------------------------------------------------
 
@@ -227,9 +233,9 @@ class Node:
             transactions, outcome, timestamp = building.transactions, building.outcome, building.timestamp
         else:
             timestamp = max(head.timestamp, int(time.time()))
-            transactions = batch
+            transactions = batch if self.screening is None else self.screening.allowed(batch, timestamp)
             evm = self.chain.evm_block(head.number + 1, timestamp)
-            outcome = execute_block(self.chain.ledger, self.chain.rules, head.number + 1, timestamp, batch, evm)
+            outcome = execute_block(self.chain.ledger, self.chain.rules, head.number + 1, timestamp, transactions, evm)
         self.proposed = self.chain.seal(transactions, outcome, timestamp, address_bytes(self.address))
         return self.proposed
 
@@ -250,6 +256,8 @@ class Node:
         """Store a decided block with its certificate; then the mempool and builder follow it."""
         started = time.perf_counter()
         block = self.chain.commit_executed(executed, commit)
+        if self.screening is not None:
+            self.screening.block_committed(block, executed.outcome.receipts)
         self.balances.block_committed(block.header.number)
         self.proposed = None
         self.building = None
@@ -291,7 +299,10 @@ class Node:
         else:
             # More waiting than one block holds (or an empty block): execute the block's share
             # afresh, then prepare the next block from what is left.
-            block, receipts = self.chain.produce_block(batch, self.validator_key)
+            # (At the builder's timestamp: screening verdicts were given for that block time.)
+            block, receipts = self.chain.produce_block(batch, self.validator_key, building and building.timestamp)
+        if self.screening is not None:
+            self.screening.block_committed(block, receipts)
         self.mempool.remove(batch)
         self.balances.block_committed(block.header.number)
         if len(self.mempool):

@@ -48,7 +48,10 @@ class _Builder:
     def add(self, parent: etree._Element, tag: str, text: str | None = None, **attrs: str) -> etree._Element:
         node = etree.SubElement(parent, f"{{{self.ns}}}{tag}", attrs)
         if text is not None:
-            node.text = text
+            try:
+                node.text = text
+            except ValueError:  # NUL or control characters: XML cannot carry them
+                raise MessageError([Problem(tag, "xml_characters", repr(text)[:80])]) from None
         return node
 
     def opt(self, parent: etree._Element, tag: str, text: str | None) -> None:

@@ -9,6 +9,7 @@ elements are present; optional ones come out as None.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -20,6 +21,12 @@ from ledger.currency import ISO_4217_EXPONENTS
 Json = dict[str, Any]
 
 
+@functools.lru_cache(maxsize=4096)
+def _clark(namespace: str, path: str) -> str:
+    """'GrpHdr/MsgId' in Clark notation; cached: the parsers ask the same few hundred paths per message."""
+    return "/".join(f"{{{namespace}}}{step}" for step in path.split("/"))
+
+
 class _Reader:
     """Namespace-bound `find` helpers: "GrpHdr/MsgId" instead of "{urn:...}GrpHdr/{urn:...}MsgId"."""
 
@@ -27,7 +34,7 @@ class _Reader:
         self.ns = namespace
 
     def _path(self, path: str) -> str:
-        return "/".join(f"{{{self.ns}}}{step}" for step in path.split("/"))
+        return _clark(self.ns, path)
 
     def one(self, node: etree._Element | None, path: str) -> etree._Element | None:
         return None if node is None else node.find(self._path(path))
@@ -352,6 +359,7 @@ def _pain008(r: _Reader, body: etree._Element) -> Json:
 _PARSERS: dict[str, Callable[[_Reader, etree._Element], Json]] = {
     "pacs.008.001.08": _pacs008,
     "pacs.002.001.10": _pacs002,
+    "pacs.002.001.12": _pacs002,  # the same elements as .001.10 for everything read here
     "camt.053.001.08": _camt053,
     "pain.001.001.09": _pain001,
     "pain.008.001.08": _pain008,

@@ -23,8 +23,11 @@ from gateways.problems import Problem
 ENV_XSD_DIR = "QENEX_ISO20022_XSD_DIR"
 NAMESPACE_PREFIX = "urn:iso:std:iso:20022:tech:xsd:"
 SUPPORTED_TYPES: frozenset[str] = frozenset(
-    {"pacs.008.001.08", "pacs.002.001.10", "camt.053.001.08", "pain.001.001.09", "pain.008.001.08"}
+    {"pacs.008.001.08", "pacs.002.001.10", "pacs.002.001.12", "camt.053.001.08", "pain.001.001.09", "pain.008.001.08"}
 )
+# Schemas some packages ship only as reduced templates (a few elements of the official message):
+# validating against them would refuse real messages, so these come from a configured directory only.
+DIRECTORY_ONLY: frozenset[str] = frozenset({"pacs.002.001.12", "pacs.009.001.10"})
 
 # (package, folder inside it with "{t}" for the message type); first hit wins. sepaxml is listed
 # before pain001 for pain.* because its copies are byte-identical to the ISO 20022 published ones.
@@ -38,6 +41,7 @@ _PACKAGE_LOCATIONS: tuple[tuple[str, str], ...] = (
 
 _cache: dict[Path, CompiledSchema] = {}
 _cache_lock = threading.Lock()
+_located: dict[tuple[str, Path | None], Path] = {}  # (type, configured dir) -> XSD file: found once
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +74,8 @@ def configured_dir(schema_dir: Path | None) -> Path | None:
 
 def _package_xsd(message_type: str) -> Path | None:
     """An XSD for `message_type` inside an installed package, as a real file path (lxml needs one)."""
+    if message_type in DIRECTORY_ONLY:
+        return None
     for package, pattern in _PACKAGE_LOCATIONS:
         try:
             candidate = resources.files(package).joinpath(pattern.format(t=message_type))
@@ -81,8 +87,19 @@ def _package_xsd(message_type: str) -> Path | None:
 
 
 def locate(message_type: str, schema_dir: Path | None = None) -> tuple[Path | None, list[Problem]]:
-    """The XSD file for `message_type`, or why there is none."""
+    """The XSD file for `message_type`, or why there is none (a found file is remembered: the lookup
+    resolves package resources and paths, which costs more than validating a small message)."""
     directory = configured_dir(schema_dir)
+    known = _located.get((message_type, directory))
+    if known is not None:
+        return known, []
+    path, problems = _locate(message_type, directory)
+    if path is not None:
+        _located[(message_type, directory)] = path
+    return path, problems
+
+
+def _locate(message_type: str, directory: Path | None) -> tuple[Path | None, list[Problem]]:
     if directory is not None:
         path = directory / f"{message_type}.xsd"
         if path.is_file():
@@ -98,6 +115,9 @@ def locate(message_type: str, schema_dir: Path | None = None) -> tuple[Path | No
 
 def load(path: Path) -> CompiledSchema:
     """The compiled schema at `path`; compiling a 100 kB XSD takes tens of ms, so it is done once."""
+    compiled = _cache.get(path)
+    if compiled is not None:
+        return compiled
     key = path.resolve()
     with _cache_lock:
         compiled = _cache.get(key)
@@ -105,6 +125,7 @@ def load(path: Path) -> CompiledSchema:
             parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
             compiled = CompiledSchema(etree.XMLSchema(etree.parse(str(key), parser=parser)), threading.Lock())
             _cache[key] = compiled
+        _cache[path] = compiled
         return compiled
 
 

@@ -76,6 +76,11 @@ def validate(data: bytes) -> list[Problem]:
         messages = parse_file(data)
     except MessageError as error:
         return error.problems
+    return validate_messages(messages)
+
+
+def validate_messages(messages: list[FinMessage]) -> list[Problem]:
+    """Every problem of already parsed messages (a file read once, checked, then used)."""
     problems: list[Problem] = []
     for index, message in enumerate(messages):
         problems += _prefix(validate_message(message), index, len(messages))

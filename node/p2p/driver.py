@@ -216,9 +216,7 @@ class ConsensusDriver:
                 self._commit(action)
                 crash_point("commit:after_store")
         own = [a for a in actions if isinstance(a, Broadcast)]
-        steps = [
-            "proposal" if isinstance(a.message, Proposal) else STEP_NAMES[a.message.kind] for a in own
-        ]
+        steps = ["proposal" if isinstance(a.message, Proposal) else STEP_NAMES[a.message.kind] for a in own]
         allowed = []
         for action, step in zip(own, steps, strict=True):
             message = action.message

@@ -18,6 +18,7 @@ from ledger.tx import decode_transaction
 from node import governance
 from node.block import Block
 from node.execution import TransactionRejected
+from node.explorer.rpc import ValidatorStatsMethod
 from node.rpc.errors import (
     INVALID_INPUT,
     LIMIT_EXCEEDED,
@@ -35,6 +36,7 @@ from node.rpc.serialize import (
     serialize_stored_transfer,
     serialize_transaction,
 )
+from node.screening.rpc import methods as screening_methods
 
 if TYPE_CHECKING:
     from node.service import Node
@@ -127,7 +129,9 @@ class RpcMethods:
             "qenex_cacheStatus": lambda p: self.node.balances.status(),
             "qenex_cacheVerify": lambda p: self.node.balances.verify().as_json(),
             "qenex_mempoolStatus": lambda p: {"pending": qty(len(self.node.mempool))},
+            **screening_methods(self.node),
             "qenex_consensusStatus": self.consensus_status,
+            "qenex_getValidatorStats": ValidatorStatsMethod(self.node),
             "qenex_getValidators": self.get_validators,
             "qenex_getValidatorProposals": lambda p: [
                 governance.describe_proposal(key[3:], value) for key, value in self.chain.ledger.records(b"gp:")

@@ -15,7 +15,7 @@ from ledger.hashing import keccak
 from ledger.journal import JournalEntry, Posting
 from ledger.transfer import StoredTransfer, Transfer
 from ledger.tx import LEDGER_TX_TYPE, LedgerTransaction
-from node.block import Block, Header, Receipt
+from node.block import Block, Header, Receipt, ScreeningRecord
 
 ZERO_BLOOM = "0x" + "00" * 256
 EMPTY_UNCLES = "0x1dcc4de8dec75d7aab85b567b6ccd41ad312451b948a7413f0a142fd40d49347"
@@ -174,6 +174,16 @@ def serialize_receipt(receipt: Receipt, header: Header, index: int, exponents: d
             "transferIndex": receipt.failed_transfer_index if receipt.failed_transfer_index >= 0 else None,
         },
         "postings": [serialize_posting(p, exponents) for p in receipt.postings],
+        "screening": None if receipt.screening is None else serialize_screening(receipt.screening),
+    }
+
+
+def serialize_screening(record: ScreeningRecord) -> dict:
+    return {
+        "verdict": record.verdict,
+        "scorePpm": record.score_ppm,
+        "modelSha256": record.model_sha256.hex(),
+        "topFeatures": list(record.top_features),
     }
 
 

@@ -102,9 +102,9 @@ def test_sct_inst_maximum_default_and_configured() -> None:
 
 
 def test_other_message_types_are_named() -> None:
-    data = (SAMPLES / "pain.008.001.08__sepaxml__test_00800108.xml").read_bytes()
+    data = (SAMPLES / "camt.053.001.08__genkgo__camt053.v8.xml").read_bytes()
     (problem,) = sepa_problems(data)
-    assert "only" in problem.rule and problem.found == "pain.008.001.08"
+    assert "only" in problem.rule and problem.found == "camt.053.001.08"
 
 
 def test_transliterate_examples() -> None:

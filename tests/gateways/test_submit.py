@@ -44,7 +44,7 @@ def test_pacs008_payment_carries_amount_references_and_ibans() -> None:
     assert payment.uetr == uuid.UUID(PACS008_UETR).bytes
     assert payment.message_hash == keccak(data)
     assert (payment.debit_account_id, payment.credit_account_id) == ("BE24290035852938", "SE1650000000052504012345")
-    assert payment.transfer_id == derive_transfer_id("pacs.008", [PACS008_UETR])
+    assert payment.transfer_id == derive_transfer_id("customer-credit", [PACS008_UETR])
     assert 0 < payment.transfer_id < 2**128
     references = payment.references()
     assert (references.end_to_end_id, references.uetr, references.message_hash) == (

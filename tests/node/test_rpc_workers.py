@@ -5,6 +5,7 @@ writes (and everything else) to the node."""
 from __future__ import annotations
 
 import json
+import time
 import urllib.request
 
 import pytest
@@ -32,9 +33,13 @@ def test_workers_serve_reads_like_the_node_and_forward_writes(node_home):
         owner = listing[1]["address"]
         expected_balance = str(listing[1]["accounts"][0]["balance"] + 777)
         answers: dict[str | None, list] = {}
-        for _ in range(60):
+        for attempt in range(600):  # which process accepts a connection is the kernel's choice: ask until two did
             reply, worker = post(node.url, "qenex_getBalances", owner)
             answers.setdefault(worker, []).append(reply["result"])
+            if attempt >= 59 and len(answers) >= 2:
+                break
+            if attempt % 20 == 19:
+                time.sleep(0.05)  # let another process reach accept() on a busy machine
         workers = [w for w in answers if w is not None]
         assert len(workers) >= 1, "no read was served by a worker"
         assert len(answers) >= 2, "all reads went to one process: the socket is not shared"

@@ -1,0 +1,260 @@
+// QENEX explorer: a hash-routed page over the node's own JSON-RPC and /ws/blocks.
+// Amounts stay strings (the node sends decimal strings and formatted text); quantities in hex
+// are shown through BigInt, never through JavaScript numbers that lose precision past 2^53.
+"use strict";
+
+const LIVE_ROWS = 20;
+const JOURNAL_PAGE = 20;
+const view = document.getElementById("view");
+const live = document.getElementById("live");
+const recentBlocks = [];  // newest first, at most LIVE_ROWS
+let validatorNames = {};
+
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (value !== null && value !== undefined) node.setAttribute(key, value);
+  }
+  for (const child of children.flat(Infinity)) {
+    if (child === null || child === undefined) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+function link(href, text, cls) { return el("a", {href, class: cls || "hash"}, text); }
+function dec(hex) { return hex === null || hex === undefined ? "" : BigInt(hex).toString(); }
+function when(hexSeconds) { return new Date(Number(BigInt(hexSeconds)) * 1000).toISOString().replace(".000Z", "Z"); }
+function short(hash) { return hash.slice(0, 10) + "…" + hash.slice(-8); }
+function who(address) {
+  const name = validatorNames[address.toLowerCase()];
+  return name ? `${name} (${short(address)})` : address;
+}
+function amount(formatted, currency) { return `${formatted} ${currency}`; }
+
+async function rpc(method, ...params) {
+  const response = await fetch("/", {
+    method: "POST",
+    headers: {"Content-Type": "application/json"},
+    body: JSON.stringify({jsonrpc: "2.0", id: 1, method, params}),
+  });
+  const body = await response.json();
+  if (body.error) throw new Error(`${method}: ${body.error.message}`);
+  return body.result;
+}
+
+function show(...sections) { view.replaceChildren(...sections); }
+function section(title, ...content) { return el("section", {}, el("h1", {}, title), ...content); }
+function fields(pairs) {
+  return el("dl", {}, pairs.filter(p => p).map(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
+}
+function table(headers, rows, numeric) {
+  numeric = numeric || [];
+  return el("table", {},
+    el("thead", {}, el("tr", {}, headers.map((h, i) => el("th", {class: numeric.includes(i) ? "num" : null}, h)))),
+    el("tbody", {}, rows.map(r => el("tr", {}, r.map((c, i) => el("td", {class: numeric.includes(i) ? "num" : null}, c))))));
+}
+
+// --- home: live blocks and transactions -----------------------------------------------------
+
+function renderHome() {
+  const blockRows = recentBlocks.map(b => [
+    link(`#/block/${dec(b.number)}`, dec(b.number), "block-number"),
+    link(`#/block/${b.hash}`, short(b.hash)),
+    String(b.transactionCount),
+    who(b.proposer),
+    when(b.timestamp),
+  ]);
+  const txRows = [];
+  for (const b of recentBlocks) {
+    for (const h of b.transactions) txRows.push([link(`#/tx/${h}`, h), link(`#/block/${dec(b.number)}`, dec(b.number))]);
+  }
+  show(el("div", {class: "grid"},
+    section("Latest blocks", el("div", {id: "latest-blocks"},
+      table(["Block", "Hash", "Txs", "Proposer", "Time (UTC)"], blockRows, [0, 2]))),
+    section("Latest transactions", el("div", {id: "latest-transactions"},
+      txRows.length ? table(["Transaction", "Block"], txRows.slice(0, LIVE_ROWS)) : el("p", {}, "No transactions in the latest blocks.")))));
+}
+
+function addBlock(summary) {
+  if (recentBlocks.length && BigInt(summary.number) <= BigInt(recentBlocks[0].number)) return;
+  recentBlocks.unshift(summary);
+  recentBlocks.length = Math.min(recentBlocks.length, LIVE_ROWS);
+  if (currentRoute().name === "home") renderHome();
+}
+
+function connectLive() {
+  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+  const socket = new WebSocket(`${scheme}//${location.host}/ws/blocks`);
+  socket.onopen = () => { live.textContent = "live"; live.classList.add("on"); };
+  socket.onmessage = (message) => {
+    const event = JSON.parse(message.data);
+    if (event.type === "block") addBlock(event.block);
+  };
+  socket.onclose = () => {
+    live.textContent = "reconnecting"; live.classList.remove("on");
+    setTimeout(connectLive, 2000);
+  };
+}
+
+// --- detail pages -----------------------------------------------------------------------------
+
+async function renderBlock(id) {
+  const block = /^[0-9]+$/.test(id)
+    ? await rpc("eth_getBlockByNumber", "0x" + BigInt(id).toString(16), true)
+    : await rpc("eth_getBlockByHash", id, true);
+  if (!block) return notFound(`block ${id}`);
+  const txRows = block.transactions.map(t => [
+    link(`#/tx/${t.hash}`, t.hash), link(`#/address/${t.from}`, t.from),
+    t.transfers.map(x => amount(x.amountFormatted, x.currency)).join(", "),
+  ]);
+  show(section(`Block ${dec(block.number)}`, fields([
+    ["Hash", el("span", {class: "hash"}, block.hash)],
+    ["Parent", link(`#/block/${block.parentHash}`, block.parentHash)],
+    ["Time (UTC)", when(block.timestamp)],
+    ["Proposer", link(`#/address/${block.miner}`, who(block.miner))],
+    ["State root", el("span", {class: "hash"}, block.stateRoot)],
+    ["Transactions", String(block.transactions.length)],
+  ])),
+  section(`Commit signatures (${block.commit.length})`,
+    block.commit.length ? el("ol", {class: "hash", id: "commit"}, block.commit.map(s => el("li", {}, s)))
+      : el("p", {}, "Genesis has no commit.")),
+  section("Transactions", txRows.length ? table(["Hash", "Signer", "Transfers"], txRows) : el("p", {}, "None.")));
+}
+
+async function renderTransaction(hash) {
+  const [tx, receipt] = await Promise.all([rpc("eth_getTransactionByHash", hash), rpc("eth_getTransactionReceipt", hash)]);
+  if (!tx) return notFound(`transaction ${hash}`);
+  const status = !receipt ? el("span", {}, "pending (in the mempool)")
+    : receipt.status === "0x1" ? el("span", {class: "ok"}, "success")
+    : el("span", {class: "bad"}, `failed: ${receipt.error.rule}: ${receipt.error.message}`);
+  const refs = tx.references || {};
+  const postings = receipt ? receipt.postings.map(p => [
+    p.kind, link(`#/account/${encodeURIComponent(p.debitAccountId)}`, p.debitAccountId, "account"),
+    link(`#/account/${encodeURIComponent(p.creditAccountId)}`, p.creditAccountId, "account"),
+    amount(p.amountFormatted, p.currency), el("span", {class: "hash"}, p.transferId),
+  ]) : [];
+  show(section("Transaction", fields([
+    ["Hash", el("span", {class: "hash", id: "tx-hash"}, tx.hash)],
+    ["Type", `${tx.type} (ledger transaction)`],
+    ["Status", status],
+    ["Signer", link(`#/address/${tx.from}`, tx.from)],
+    ["Nonce", dec(tx.nonce)],
+    ["Block", tx.blockNumber ? link(`#/block/${dec(tx.blockNumber)}`, dec(tx.blockNumber)) : "pending"],
+    ["End-to-end id", refs.endToEndId || "—"],
+    ["UETR", refs.uetr || "—"],
+    ["Gateway message hash", refs.messageHash || "—"],
+  ])),
+  section("Ledger postings", postings.length
+    ? el("div", {id: "postings"}, table(["Kind", "Debit", "Credit", "Amount", "Transfer"], postings, [3]))
+    : el("p", {}, receipt ? "No postings (the transaction failed)." : "Not booked yet.")));
+}
+
+async function renderAccount(id) {
+  const account = await rpc("qenex_getAccount", id);
+  if (!account) return notFound(`account ${id}`);
+  const journal = el("div", {id: "journal"});
+  show(section(`Account ${account.id}`, fields([
+    ["Owner", link(`#/address/${account.owner}`, account.owner)],
+    ["Currency", account.currency],
+    ["Status", account.status],
+    ["Balance", el("span", {id: "balance"}, amount(account.balanceFormatted, account.currency))],
+    ["Available", amount(account.availableFormatted, account.currency)],
+    ["Flags", Object.entries(account.flags).filter(([, on]) => on).map(([k]) => k).join(", ") || "none"],
+    ["Overdraft limit (minor units)", account.overdraftLimit],
+  ])), section("Journal", journal));
+  await journalPage(account, journal, null);
+}
+
+async function journalPage(account, container, cursor) {
+  const page = await rpc("qenex_getJournal", account.id, {limit: JOURNAL_PAGE, cursor, order: "desc"});
+  const rows = page.entries.map(e => {
+    const p = e.posting;
+    const debit = p.debitAccountId === account.id;
+    return [link(`#/block/${dec(e.blockNumber)}`, dec(e.blockNumber)),
+      e.transactionHash ? link(`#/tx/${e.transactionHash}`, short(e.transactionHash)) : "—", p.kind,
+      debit ? "debit" : "credit", debit ? p.creditAccountId : p.debitAccountId, amount(p.amountFormatted, p.currency)];
+  });
+  container.querySelector("button.more")?.remove();
+  container.append(rows.length ? table(["Block", "Transaction", "Kind", "Side", "Counterparty", "Amount"], rows, [5])
+    : el("p", {}, cursor ? "No older entries." : "No entries."));
+  if (page.nextCursor) {
+    const more = el("button", {class: "more"}, "Older entries");
+    more.onclick = () => journalPage(account, container, page.nextCursor);
+    container.append(more);
+  }
+}
+
+async function renderAddress(address) {
+  const [accounts, nonce] = await Promise.all([rpc("qenex_getBalances", address), rpc("eth_getTransactionCount", address, "latest")]);
+  const rows = accounts.map(a => [link(`#/account/${encodeURIComponent(a.id)}`, a.id, "account"), a.currency, a.status,
+    amount(a.balanceFormatted, a.currency)]);
+  show(section(`Address ${who(address)}`, fields([["Transactions sent (nonce)", dec(nonce)]])),
+    section("Accounts", rows.length ? table(["Account", "Currency", "Status", "Balance"], rows, [3]) : el("p", {}, "No accounts.")));
+}
+
+async function renderValidators() {
+  const stats = await rpc("qenex_getValidatorStats", 100);
+  const rows = stats.validators.map(v => [v.name, link(`#/address/${v.address}`, v.address), v.votingPower,
+    v.lastSignedHeight ? dec(v.lastSignedHeight) : "never", String(v.signedBlocks), String(v.missedBlocks),
+    String(v.proposedBlocks), `${v.uptime}%`]);
+  show(section(`Validators (blocks ${dec(stats.fromBlock)}–${dec(stats.toBlock)})`, el("div", {id: "validators"},
+    table(["Name", "Address", "Voting power", "Last signed", "Signed", "Missed", "Proposed", "Uptime"], rows, [2, 3, 4, 5, 6, 7]))));
+}
+
+function notFound(what) { show(section("Not found", el("p", {class: "error"}, `No ${what} on this chain.`))); }
+
+// --- search and routing ---------------------------------------------------------------------
+
+async function search(query) {
+  const q = query.trim();
+  if (/^[0-9]+$/.test(q)) return `#/block/${q}`;
+  if (/^0x[0-9a-fA-F]{64}$/.test(q)) {
+    if (await rpc("eth_getBlockByHash", q, false)) return `#/block/${q}`;
+    return `#/tx/${q}`;
+  }
+  if (/^0x[0-9a-fA-F]{40}$/.test(q)) return `#/address/${q}`;
+  return `#/account/${encodeURIComponent(q)}`;  // the node normalises IBAN spacing and case
+}
+
+function currentRoute() {
+  const parts = location.hash.replace(/^#\/?/, "").split("/");
+  const arg = decodeURIComponent(parts.slice(1).join("/"));
+  return {name: parts[0] || "home", arg};
+}
+
+async function route() {
+  const {name, arg} = currentRoute();
+  try {
+    if (name === "home") return renderHome();
+    if (name === "block") return await renderBlock(arg);
+    if (name === "tx") return await renderTransaction(arg);
+    if (name === "account") return await renderAccount(arg);
+    if (name === "address") return await renderAddress(arg);
+    if (name === "validators") return await renderValidators();
+    notFound(`page ${location.hash}`);
+  } catch (error) {
+    show(section("Error", el("p", {class: "error"}, error.message)));
+  }
+}
+
+document.getElementById("search").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const input = document.getElementById("search-input");
+  try {
+    location.hash = await search(input.value);
+  } catch (error) {
+    show(section("Error", el("p", {class: "error"}, error.message)));
+  }
+});
+
+window.addEventListener("hashchange", route);
+
+(async () => {
+  try {
+    const info = await rpc("qenex_getChainInfo");
+    validatorNames = Object.fromEntries(info.validators.map(v => [v.address.toLowerCase(), v.name]));
+  } catch (error) { /* names are a nicety; the page works without them */ }
+  connectLive();
+  route();
+})();

@@ -1,0 +1,59 @@
+"""The explorer in a real browser (Debian's Chromium via Playwright) against a real node."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from support.browser import run_browser_script
+from support.nodes import signed_transfer, wait_receipt
+
+SCRIPT = Path(__file__).with_name("explorer_browser.cjs")
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1500)  # a fresh CI machine first installs Chromium (apt) and playwright-core (npm)
+def test_a_transfer_made_through_rpc_appears_live_and_in_every_view(running_node, tmp_path):
+    node, listing = running_node
+    raw = signed_transfer(listing, payer=0, payee=1, amount=123_456, nonce=0, transfer_id=70_001)
+    payer_iban = listing[0]["accounts"][0]["id"]
+    credit_iban = listing[1]["accounts"][0]["id"]
+    spaced_lowercase = " ".join(payer_iban[i : i + 4] for i in range(0, len(payer_iban), 4)).lower()
+
+    # the block number is only known after the receipt: search for the block that holds it by
+    # number, so the script gets it from the node itself
+    shown = run_browser_script(
+        SCRIPT,
+        {
+            "url": node.url,
+            "rawTransaction": "0x" + raw.hex(),
+            "screenshots": str(tmp_path),
+            "blockSearch": "1",
+            "ibanSearch": spaced_lowercase,
+        },
+    )
+    receipt = wait_receipt(node.rpc, shown["transactionHash"])
+    block_number = int(receipt["blockNumber"], 16)
+
+    print(f"transfer listed on the page {shown['appearedAfterMs']} ms after eth_sendRawTransaction")
+    assert shown["pageErrors"] == []
+    assert shown["title"] == "QENEX explorer"
+    assert shown["live"] == "live"
+    # within one block: when the hash appeared, the newest block on the page was its own block
+    assert int(shown["tipWhenShown"]) == block_number
+    assert "success" in shown["transactionPage"]
+    assert "1234.56 EUR" in shown["transactionPage"]
+    assert payer_iban in shown["transactionPage"] and credit_iban in shown["transactionPage"]
+    assert listing[0]["address"].lower() in shown["transactionPage"].lower()
+    assert f"Account {credit_iban}" in shown["accountPage"]
+    assert "1001234.56 EUR" in shown["accountPage"]  # opening 1,000,000.00 + 1,234.56
+    assert "1234.56 EUR" in shown["accountPage"]  # the journal entry
+    assert "Block 1" in shown["blockPage"]
+    assert shown["commitSignatures"] == 1  # one validator signs each commit
+    assert f"Account {payer_iban}" in shown["ibanPage"]
+    assert "998765.44 EUR" in shown["ibanPage"]
+    assert "Validators" in shown["validatorsPage"] and "100.00%" in shown["validatorsPage"]
+    for name in ("home", "transaction", "validators"):
+        picture = (tmp_path / f"{name}.png").read_bytes()
+        assert picture.startswith(PNG) and len(picture) > 5_000
