@@ -41,7 +41,6 @@ from consensus.types import (
     VoteReceived,
 )
 from consensus.wal import DoubleSignError, SigningWal
-from ledger.tx import LedgerTransaction
 from node import governance
 from node.block import Block
 from node.chain import ExecutedBlock
@@ -252,10 +251,8 @@ class ConsensusDriver:
         """Put the equivocation on chain: an EVIDENCE action signed with our node key."""
         node = self.node
         votes = (wire.encode(wire.VoteMessage(found.vote_a)), wire.encode(wire.VoteMessage(found.vote_b)))
-        nonce = node.chain.ledger.nonce(node.address) + node.mempool.pending_count(node.address)
-        tx = LedgerTransaction(node.genesis.chain_id, nonce, (), action=governance.evidence(*votes))
         try:
-            node.admit(tx.sign(node.validator_key).encode())
+            node.submit_action(governance.evidence(*votes))
         except TransactionRejected as rejected:  # e.g. another validator's report was first
             event(log, "evidence_not_sent", logging.INFO, rule=rejected.rule, reason=rejected.message)
 
