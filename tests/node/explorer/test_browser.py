@@ -5,10 +5,21 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from eth_account import Account
 from support.browser import run_browser_script
 from support.nodes import signed_transfer, wait_receipt
 
 SCRIPT = Path(__file__).with_name("explorer_browser.cjs")
+
+
+def value_transfer(node, listing) -> str:
+    """A signed legacy Ethereum transfer of 10^15 wei from dev account 2 to dev account 1."""
+    gas_price = int(node.rpc.call("eth_gasPrice"), 16)
+    fields = {"nonce": 0, "to": listing[1]["address"], "value": 10**15, "gas": 21000, "gasPrice": gas_price,
+              "chainId": 1337}  # fmt: skip
+    return "0x" + Account.sign_transaction(fields, listing[2]["private_key"]).raw_transaction.hex().removeprefix("0x")
+
+
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
@@ -31,6 +42,7 @@ def test_a_transfer_made_through_rpc_appears_live_and_in_every_view(running_node
             "screenshots": str(tmp_path),
             "blockSearch": "1",
             "ibanSearch": spaced_lowercase,
+            "ethereumTransaction": value_transfer(node, listing),
         },
     )
     receipt = wait_receipt(node.rpc, shown["transactionHash"])
@@ -53,6 +65,10 @@ def test_a_transfer_made_through_rpc_appears_live_and_in_every_view(running_node
     assert shown["commitSignatures"] == 1  # one validator signs each commit
     assert f"Account {payer_iban}" in shown["ibanPage"]
     assert "998765.44 EUR" in shown["ibanPage"]
+    assert "Ethereum transaction" in shown["ethereumPage"] and "success" in shown["ethereumPage"]
+    assert f"{10**15} wei" in shown["ethereumPage"] and listing[1]["address"].lower() in shown["ethereumPage"].lower()
+    assert "21000 / 21000" in shown["ethereumPage"] and "moved no ledger money" in shown["ethereumPage"]
+    assert "fraud screening is not enabled" in shown["heldPage"]
     assert "Validators" in shown["validatorsPage"] and "100.00%" in shown["validatorsPage"]
     for name in ("home", "transaction", "validators"):
         picture = (tmp_path / f"{name}.png").read_bytes()
