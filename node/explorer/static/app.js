@@ -174,10 +174,13 @@ async function renderTransaction(hash) {
       ? el("div", {id: "postings"}, table(["Kind", "Debit", "Credit", "Amount", "Transfer"], postings, [3]))
       : el("p", {}, !receipt ? "Not booked yet." : ethereum ? "None (this call moved no ledger money)." : "No postings (the transaction failed)."))];
   if (ethereum && receipt) {
-    const logs = receipt.logs.map(l => [dec(l.logIndex), link(`#/address/${l.address}`, l.address),
-      el("span", {class: "hash"}, l.topics[0] || "—"), el("span", {class: "hash"}, l.data.length > 66 ? l.data.slice(0, 66) + "…" : l.data)]);
-    sections.push(section(`Logs (${logs.length})`, logs.length
-      ? el("div", {id: "logs"}, table(["#", "Contract", "Topic 0", "Data"], logs)) : el("p", {}, "None.")));
+    const events = await rpc("qenex_getTransactionEvents", hash) || [];
+    const rows = events.map(e => [dec(e.index),
+      [link(`#/address/${e.address}`, short(e.address)), e.decoded && e.decoded.token ? ` (${e.decoded.token} token)` : ""],
+      e.decoded ? el("span", {class: "event"}, `${e.decoded.event}(${Object.entries(e.decoded.args).map(([k, v]) => `${k}: ${v}`).join(", ")})`)
+        : el("span", {class: "hash"}, `topic ${e.topics[0] || "—"}, data ${e.data.length > 66 ? e.data.slice(0, 66) + "…" : e.data}`)]);
+    sections.push(section(`Events (${rows.length})`, rows.length
+      ? el("div", {id: "logs"}, table(["#", "Contract", "Event"], rows)) : el("p", {}, "None.")));
   }
   show(...sections);
 }
