@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,8 +26,10 @@ from ledger.currency import format_amount
 from ledger.store import LedgerStore
 from ledger.transfer import Transfer, TransferFlags
 from node.log import event
-from node.read_view import ReadViewWriter
+from node.read_view import BlockRows, ReadViewWriter
 from node.rpc.serialize import serialize_account
+
+VIEW_RECENT_BLOCKS = 256  # blocks the RPC workers' view holds when it opens; older ones are the node's
 
 log = logging.getLogger("qenex.cache")
 
@@ -96,6 +98,7 @@ class LedgerBalanceCache:
         self.synced_height = -1
         self._known: set[str] = set()
         self.view: ReadViewWriter | None = None  # for RPC workers (node/rpc_workers.py)
+        self.block_rows: Callable[[int], BlockRows] | None = None
 
     @classmethod
     def open(
@@ -108,9 +111,13 @@ class LedgerBalanceCache:
         node_cache.fill(height)
         return node_cache
 
-    def attach_view(self, view: ReadViewWriter) -> None:
-        """Keep `view` at the committed state from now on, starting with every account."""
-        view.replace_all(self.ledger.accounts(), self.synced_height)
+    def attach_view(self, view: ReadViewWriter, block_rows: Callable[[int], BlockRows] | None = None) -> None:
+        """Keep `view` at the committed state from now on, starting with every account and, when
+        `block_rows` serializes blocks, the last VIEW_RECENT_BLOCKS blocks."""
+        self.block_rows = block_rows
+        first = max(1, self.synced_height - VIEW_RECENT_BLOCKS + 1)
+        recent = [] if block_rows is None else [block_rows(n) for n in range(first, self.synced_height + 1)]
+        view.replace_all(self.ledger.accounts(), self.synced_height, recent)
         self.view = view
 
     def close(self) -> None:
@@ -157,7 +164,9 @@ class LedgerBalanceCache:
         accounts = [a for a in (self.ledger.account(account_id) for account_id in touched) if a is not None]
         changes = {account.id: balance_of(account) for account in accounts}
         if self.view is not None:
-            self.view.update(accounts, height)
+            rows = self.block_rows
+            blocks = [] if rows is None else [rows(n) for n in range(self.synced_height + 1, height + 1)]
+            self.view.update(accounts, height, blocks)
         try:
             self.cache.update(changes)
         except BalanceCacheError as error:

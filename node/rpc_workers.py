@@ -4,10 +4,12 @@ Why: one Python process serves JSON-RPC on one core, and balance reads far outnu
 node keeps listening as before; with N > 0 it also passes its listening socket to N worker
 processes (pre-fork style: each accepts connections on the same socket, the kernel spreads them)
 and opens a private 127.0.0.1 endpoint for them. A worker answers read-only methods
-(qenex_getBalances, qenex_getAccount, eth_blockNumber and the static ones) itself from the shared
-balance cache (kernel/) and the read-only view of committed accounts (node/read_view.py); any
-request holding another method (eth_sendRawTransaction, blocks, receipts) it forwards whole to
-the node's private endpoint, so writes always reach the node process.
+(qenex_getBalances, qenex_getAccount, eth_blockNumber, committed blocks, transactions and
+receipts, and the static ones) itself from the shared balance cache (kernel/) and the read-only
+view of committed data (node/read_view.py); any request holding another method
+(eth_sendRawTransaction, ...) or asking what the view does not hold (a pending transaction, a
+block older than the view) it forwards whole to the node's private endpoint, so writes always
+reach the node process.
 
 Run as `python -m node.rpc_workers --home H --fd FD --node-url URL` by the node, not by hand.
 """
@@ -23,6 +25,7 @@ import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,7 +37,7 @@ from genesis.schema import load_genesis
 from kernel.cache import Balance
 from kernel.selector import open_reader
 from node.log import event
-from node.read_view import ReadViewReader, ReadViewWriter, view_path
+from node.read_view import BlockRows, ReadViewReader, ReadViewWriter, view_path
 from node.rpc.errors import LIMIT_EXCEEDED, RpcError
 from node.rpc.methods import CLIENT_VERSION, RpcMethods, _address, _param
 from node.rpc.serialize import qty
@@ -44,6 +47,9 @@ if TYPE_CHECKING:
     from node.service import Node
 
 log = logging.getLogger("qenex.rpc_workers")
+VIEW_METHODS = frozenset(
+    ("eth_getBlockByNumber", "eth_getBlockByHash", "eth_getTransactionByHash", "eth_getTransactionReceipt")
+)
 WORKER_START_TIMEOUT_S = 30
 
 
@@ -65,7 +71,46 @@ class WorkerMethods:
             "eth_blockNumber": lambda p: qty(self.view.height()),
             "qenex_getBalances": self.get_balances,
             "qenex_getAccount": self.get_account,
+            "eth_getBlockByNumber": lambda p: self._block(p)[0],
+            "eth_getBlockByHash": lambda p: self._block(p)[0],
+            "eth_getTransactionByHash": lambda p: self._transaction(p)[0],
+            "eth_getTransactionReceipt": lambda p: self._transaction(p)[1],
         }
+
+    def can_answer(self, request: object) -> bool:
+        """Whether the view holds what `request` asks (else the node answers it: blocks older
+        than the view, pending transactions, and anything malformed, whose error is the node's)."""
+        if not isinstance(request, dict) or request.get("method") not in VIEW_METHODS:
+            return True
+        try:
+            if request["method"].startswith("eth_getBlockBy"):
+                return self._block(request.get("params"))[1]
+            return self._transaction(request.get("params"))[1] is not None
+        except (TypeError, ValueError, IndexError, KeyError):
+            return False
+
+    def _block(self, params: object) -> tuple[dict | None, bool]:
+        """(the block, whether the view could tell) for eth_getBlockByNumber/ByHash params."""
+        if not isinstance(params, list) or len(params) != 2 or not isinstance(params[1], bool):
+            raise ValueError("not the two block parameters")
+        tag, full = params
+        if not isinstance(tag, str):
+            raise ValueError("block tag")
+        if len(tag) == 66:
+            found = self.view.block(block_hash=tag, full=full)
+            return found, found is not None
+        height = self.view.height()
+        number = height if tag in ("latest", "pending", "safe", "finalized") else int(tag, 16)
+        if not self.view.floor() <= number <= height:
+            return None, False
+        found = self.view.block(number=number, full=full)
+        return found, found is not None
+
+    def _transaction(self, params: object) -> tuple[dict | None, dict | None]:
+        if not isinstance(params, list) or len(params) != 1 or not isinstance(params[0], str):
+            raise ValueError("one transaction hash")
+        found = self.view.transaction(params[0])
+        return (None, None) if found is None else found
 
     def _cached(self, accounts: list[dict]) -> list[dict]:
         from node.balance_cache import with_balance
@@ -120,7 +165,8 @@ def build_worker_app(home: Path, node_url: str) -> web.Application:
             return web.json_response(error, status=413)
         payload = JsonRpcServer.parse(body)
         names = _methods_of(payload)
-        if names is None or not all(name in local for name in names):
+        items = payload if isinstance(payload, list) else [payload]
+        if names is None or not all(name in local for name in names) or not all(map(methods.can_answer, items)):
             return await forward(body)  # writes and everything not served here: the node decides
         result = server.handle_body(body)
         if result is None:
@@ -155,6 +201,22 @@ async def _serve_worker(home: Path, fd: int, node_url: str) -> None:
 # --- the node's side ----------------------------------------------------------------------------
 
 
+def block_rows_of(table: dict) -> Callable[[int], BlockRows]:
+    """Serialize a committed block, its transactions and receipts with the node's own methods,
+    so a worker's answer is byte for byte the node's."""
+
+    def rows(number: int) -> BlockRows:
+        block = table["eth_getBlockByNumber"]([qty(number), False])
+        transactions = tuple(
+            (h, table["eth_getTransactionByHash"]([h]), table["eth_getTransactionReceipt"]([h]))
+            for h in block["transactions"]
+        )
+        full = table["eth_getBlockByNumber"]([qty(number), True])
+        return BlockRows(number, block["hash"], block, full, transactions)
+
+    return rows
+
+
 class RpcWorkers:
     """The worker processes of one node and the private endpoint they forward to."""
 
@@ -167,7 +229,7 @@ class RpcWorkers:
         if count <= 0:
             return None
         view = ReadViewWriter(view_path(node.config.home), node.genesis.exponents)
-        node.balances.attach_view(view)
+        node.balances.attach_view(view, block_rows_of(RpcMethods(node).table()))
         internal = web.TCPSite(runner, "127.0.0.1", 0)
         await internal.start()
         host, port = internal._server.sockets[0].getsockname()[:2]

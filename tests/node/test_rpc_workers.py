@@ -58,3 +58,45 @@ def test_workers_serve_reads_like_the_node_and_forward_writes(node_home):
     finally:
         assert node.stop() == 0
     assert "rpc_workers_started" in node.log()
+
+
+def test_workers_serve_committed_blocks_transactions_and_receipts_as_the_node_does(node_home):
+    home, listing = node_home
+    node = start_node(home, extra_args=("--rpc-workers", "2"))
+    try:
+        tx_hash = node.rpc.call("eth_sendRawTransaction", "0x" + signed_transfer(listing, 0, 1, 555, 0, 2).hex())
+        receipt = wait_receipt(node.rpc, tx_hash)
+        number, block_hash = receipt["blockNumber"], receipt["blockHash"]
+        calls = [
+            ("eth_getBlockByNumber", number, False),
+            ("eth_getBlockByNumber", number, True),
+            ("eth_getBlockByHash", block_hash, True),
+            ("eth_getBlockByNumber", "latest", False),
+            ("eth_getTransactionByHash", tx_hash),
+            ("eth_getTransactionReceipt", tx_hash),
+        ]
+        by_worker: dict[tuple, set[str]] = {}
+        for attempt in range(400):
+            method, *params = calls[attempt % len(calls)]
+            reply, worker = post(node.url, method, *params)
+            if method == "eth_getBlockByNumber" and params[0] == "latest":
+                continue  # the head moves on; only its shape is compared below
+            by_worker.setdefault((method, *params), set()).add(json.dumps(reply["result"], sort_keys=True))
+            if worker is not None and attempt > 60:
+                served = worker
+                break
+        else:
+            pytest.fail("no worker answered a committed block or receipt")
+        assert served
+        assert all(len(answers) == 1 for answers in by_worker.values()), "a worker answered otherwise than the node"
+        assert json.loads(next(iter(by_worker[("eth_getTransactionReceipt", tx_hash)])))["status"] == "0x1"
+        pending_raw = signed_transfer(listing, 0, 1, 1, 1, 3)
+        # unknown to the view (not committed): the node answers, workers forward
+        unknown = "0x" + "ab" * 32
+        assert all(post(node.url, "eth_getTransactionReceipt", unknown)[0]["result"] is None for _ in range(10))
+        assert all(
+            post(node.url, "eth_getBlockByNumber", "0x0", False)[0]["result"]["number"] == "0x0" for _ in range(10)
+        )
+        assert "result" in post(node.url, "eth_sendRawTransaction", "0x" + pending_raw.hex())[0]
+    finally:
+        assert node.stop() == 0
