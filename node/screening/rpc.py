@@ -65,7 +65,9 @@ def compliance_signer(node: Node, message: bytes, signature: bytes) -> str:
         )
     except InvalidSignatureError as exc:
         raise invalid_params(f"signature: {exc}") from None
-    if not any(g.role == "compliance" and g.holder.lower() == signer.lower() for g in node.genesis.roles):
+    from ledger.permissions import allowed, current_grants  # the on-chain grants in force
+
+    if not allowed("screening.review", signer, current_grants(node.chain.ledger, node.genesis.roles)):
         raise RpcError(TRANSACTION_REJECTED, f"{signer} does not hold the compliance role", {"rule": "unauthorized"})
     return signer
 
