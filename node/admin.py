@@ -31,6 +31,7 @@ from ledger.authz import RoleGrant
 from ledger.codec import address_bytes, bytes_to_int, checksum_address, int_to_bytes
 from ledger.controls import AccountControls, ControlState, controls_of, put_controls
 from ledger.errors import LedgerError
+from ledger.params import PARAMS, ParamChange, describe_param_error, param, set_param
 from ledger.permissions import (
     MAX_GRANTS,
     ROLES_KEY,
@@ -62,6 +63,7 @@ class AdminKind(enum.IntEnum):
 class ChangeKind(enum.IntEnum):
     GRANT_ROLE = 1
     REVOKE_ROLE = 2
+    SET_PARAM = 3  # a chain parameter (ledger.params.PARAMS)
 
 
 ACTION_NAMES = {
@@ -77,7 +79,7 @@ ACTION_NAMES = {
 @dataclass(frozen=True, slots=True)
 class Proposal:
     change: ChangeKind
-    grant: RoleGrant
+    grant: RoleGrant | ParamChange
     deadline: int
     proposer: str  # lower case
     votes: tuple[str, ...]  # lower-case addresses, in order
@@ -85,14 +87,15 @@ class Proposal:
 
     def encode(self) -> bytes:
         return rlp_encode.encode([
-            int_to_bytes(self.change), _grant_fields(self.grant), int_to_bytes(self.deadline),
+            int_to_bytes(self.change), _change_fields(self.grant), int_to_bytes(self.deadline),
             address_bytes(self.proposer), [address_bytes(v) for v in self.votes], int_to_bytes(self.executed_at),
         ])  # fmt: skip
 
     @classmethod
     def decode(cls, data: bytes) -> Proposal:
         change, grant, deadline, proposer, votes, executed = decode(data, max_depth=3)
-        return cls(ChangeKind(bytes_to_int(change)), _grant_of(grant), bytes_to_int(deadline),
+        kind = ChangeKind(bytes_to_int(change))
+        return cls(kind, _change_of(kind, grant), bytes_to_int(deadline),
                    "0x" + proposer.hex(), tuple("0x" + v.hex() for v in votes), bytes_to_int(executed))  # fmt: skip
 
     def status(self, head: int) -> str:
@@ -108,6 +111,23 @@ def _grant_fields(grant: RoleGrant) -> list:
     return [grant.role.encode(), address_bytes(grant.holder), grant.namespace.encode()]
 
 
+def _change_fields(change: RoleGrant | ParamChange) -> list:
+    if isinstance(change, ParamChange):
+        return [change.name.encode(), int_to_bytes(change.value)]
+    return _grant_fields(change)
+
+
+def _change_of(kind: ChangeKind, fields: object) -> RoleGrant | ParamChange:
+    if kind != ChangeKind.SET_PARAM:
+        return _grant_of(fields)
+    if not isinstance(fields, list) or len(fields) != 2 or not all(isinstance(f, bytes) for f in fields):
+        raise ActionRejected("malformed_action", "a parameter change carries [name, value]")
+    try:
+        return ParamChange(fields[0].decode("ascii"), _uint(fields[1], "value"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ActionRejected("bad_param", str(exc)) from None
+
+
 def _grant_of(fields: object) -> RoleGrant:
     if not isinstance(fields, list) or len(fields) != 3 or not all(isinstance(f, bytes) for f in fields):
         raise ActionRejected("malformed_action", "a role change carries [role, holder, namespace]")
@@ -120,9 +140,9 @@ def _grant_of(fields: object) -> RoleGrant:
         raise ActionRejected("invalid_role", str(exc)) from None
 
 
-def propose(change: ChangeKind, grant: RoleGrant, deadline: int) -> Action:
+def propose(change: ChangeKind, grant: RoleGrant | ParamChange, deadline: int) -> Action:
     return Action(AdminKind.GOV_PROPOSE,
-                  rlp_encode.encode([int_to_bytes(change), _grant_fields(grant), int_to_bytes(deadline)]))  # fmt: skip
+                  rlp_encode.encode([int_to_bytes(change), _change_fields(grant), int_to_bytes(deadline)]))  # fmt: skip
 
 
 def vote(proposal_id: bytes) -> Action:
@@ -180,20 +200,26 @@ def _propose(fields: list, ctx: ActionContext) -> None:
         change = ChangeKind(_uint(fields[0], "change"))
     except ValueError:
         raise ActionRejected("unknown_change", f"change kind must be one of {[int(c) for c in ChangeKind]}") from None
-    grant, deadline = _grant_of(fields[1]), _uint(fields[2], "deadline")
+    grant, deadline = _change_of(change, fields[1]), _uint(fields[2], "deadline")
     if not ctx.number < deadline <= ctx.number + MAX_DEADLINE_BLOCKS:
         raise ActionRejected(
             "bad_deadline", f"deadline {deadline} must be in {ctx.number + 1}..{ctx.number + MAX_DEADLINE_BLOCKS}"
         )
-    grants = current_grants(ctx.state, ctx.genesis.roles)
-    held = any(same_grant(g, grant) for g in grants)
-    if change == ChangeKind.GRANT_ROLE:
-        if grant.holder.lower() == ctx.sender:
-            raise ActionRejected("self_grant", f"{ctx.sender} may not propose a role for itself")
-        if held:
-            raise ActionRejected("grant_exists", f"{grant.holder} already holds {grant.role} over {grant.namespace}")
-    elif not held:
-        raise ActionRejected("grant_not_found", f"{grant.holder} holds no {grant.role} over {grant.namespace}")
+    if isinstance(grant, ParamChange):
+        if grant.name not in PARAMS or not PARAMS[grant.name].accepts(grant.value):
+            raise ActionRejected("bad_param", describe_param_error(grant))
+    else:
+        grants = current_grants(ctx.state, ctx.genesis.roles)
+        held = any(same_grant(g, grant) for g in grants)
+        if change == ChangeKind.GRANT_ROLE:
+            if grant.holder.lower() == ctx.sender:
+                raise ActionRejected("self_grant", f"{ctx.sender} may not propose a role for itself")
+            if held:
+                raise ActionRejected(
+                    "grant_exists", f"{grant.holder} already holds {grant.role} over {grant.namespace}"
+                )
+        elif not held:
+            raise ActionRejected("grant_not_found", f"{grant.holder} holds no {grant.role} over {grant.namespace}")
     proposal = Proposal(change, grant, deadline, ctx.sender, (ctx.sender,))
     _store_and_tally(ctx, ctx.tx_hash, proposal)
 
@@ -217,7 +243,8 @@ def _vote(fields: list, ctx: ActionContext) -> None:
         )
     if ctx.sender in proposal.votes:
         raise ActionRejected("already_voted", f"{ctx.sender} already voted for 0x{proposal_id.hex()}")
-    if proposal.change == ChangeKind.GRANT_ROLE and proposal.grant.holder.lower() == ctx.sender:
+    if isinstance(proposal.grant, RoleGrant) and proposal.change == ChangeKind.GRANT_ROLE and \
+            proposal.grant.holder.lower() == ctx.sender:  # fmt: skip
         raise ActionRejected("self_grant", f"{ctx.sender} may not vote on a role for itself")
     proposal = Proposal(proposal.change, proposal.grant, proposal.deadline, proposal.proposer,
                         (*proposal.votes, ctx.sender))  # fmt: skip
@@ -227,7 +254,7 @@ def _vote(fields: list, ctx: ActionContext) -> None:
 def tally(state: LedgerReader, genesis: Genesis, proposal: Proposal) -> tuple[int, int]:
     """(votes for, votes counted in the total) among the governors in force in `state`."""
     weights = governance_votes(current_grants(state, genesis.roles), genesis.raw.get("governance"))
-    if proposal.change == ChangeKind.GRANT_ROLE:
+    if isinstance(proposal.grant, RoleGrant) and proposal.change == ChangeKind.GRANT_ROLE:
         weights.pop(proposal.grant.holder.lower(), None)  # the beneficiary neither votes nor counts
     return sum(weights.get(v, 0) for v in set(proposal.votes)), sum(weights.values())
 
@@ -235,17 +262,25 @@ def tally(state: LedgerReader, genesis: Genesis, proposal: Proposal) -> tuple[in
 def _store_and_tally(ctx: ActionContext, proposal_id: bytes, proposal: Proposal) -> None:
     votes_for, total = tally(ctx.state, ctx.genesis, proposal)
     if total and 3 * votes_for > 2 * total:
-        grants = list(current_grants(ctx.state, ctx.genesis.roles))
-        if proposal.change == ChangeKind.GRANT_ROLE:
-            grants.append(proposal.grant)
-        else:
-            grants = [g for g in grants if not same_grant(g, proposal.grant)]
-        if len(grants) > MAX_GRANTS:
-            raise ActionRejected("too_many_grants", f"at most {MAX_GRANTS} role grants")
-        ctx.state.put_record(ROLES_KEY, encode_grants(grants))
+        _execute(ctx, proposal)
         proposal = Proposal(proposal.change, proposal.grant, proposal.deadline, proposal.proposer, proposal.votes,
                             ctx.number)  # fmt: skip
     ctx.state.put_record(PROPOSAL_PREFIX + proposal_id, proposal.encode())
+
+
+def _execute(ctx: ActionContext, proposal: Proposal) -> None:
+    change = proposal.grant
+    if isinstance(change, ParamChange):
+        set_param(ctx.state, change)
+        return
+    grants = list(current_grants(ctx.state, ctx.genesis.roles))
+    if proposal.change == ChangeKind.GRANT_ROLE:
+        grants.append(change)
+    else:
+        grants = [g for g in grants if not same_grant(g, change)]
+    if len(grants) > MAX_GRANTS:
+        raise ActionRejected("too_many_grants", f"at most {MAX_GRANTS} role grants")
+    ctx.state.put_record(ROLES_KEY, encode_grants(grants))
 
 
 def _account_control(kind: AdminKind, fields: list, ctx: ActionContext) -> None:
@@ -290,6 +325,11 @@ def _account_control(kind: AdminKind, fields: list, ctx: ActionContext) -> None:
     put_controls(ctx.state, account_id, new)
 
 
+def max_transactions(state: LedgerReader, genesis: Genesis) -> int:
+    """Transactions a block may hold at most: genesis `block.max_transactions` or as governance set it."""
+    return param(state, "block.max_transactions", genesis.block.max_transactions)
+
+
 # --- reading for RPC ----------------------------------------------------------------------------
 
 
@@ -303,7 +343,11 @@ def describe_proposal(proposal_id: bytes, proposal: Proposal, state: LedgerReade
     return {
         "id": "0x" + proposal_id.hex(),
         "change": proposal.change.name.lower(),
-        "grant": describe_grant(proposal.grant),
+        **(
+            {"param": {"name": proposal.grant.name, "value": proposal.grant.value}}
+            if isinstance(proposal.grant, ParamChange)
+            else {"grant": describe_grant(proposal.grant)}
+        ),
         "proposer": checksum_address(address_bytes(proposal.proposer)),
         "votes": [checksum_address(address_bytes(v)) for v in proposal.votes],
         "votesFor": votes_for,

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from ledger.authz import ROLES, RoleGrant
 from ledger.currency import format_amount, parse_amount
 from ledger.errors import LedgerError
+from ledger.params import PARAMS, ParamChange
 from node.admin import AdminKind, ChangeKind, account_action, propose, vote
 from node.rpc.client import RpcCallError, RpcClient
 from node.validator_cli import send_action
@@ -57,8 +58,15 @@ def run_governance(args: argparse.Namespace, load_key: LoadKey, fail: Fail) -> i
             return 0
         if args.subcommand == "vote":
             return _send(client, args, load_key, vote(bytes.fromhex(args.proposal.removeprefix("0x"))), fail)
-        change, role = (ChangeKind.GRANT_ROLE, args.grant) if args.grant else (ChangeKind.REVOKE_ROLE, args.revoke)
-        grant = RoleGrant(role, args.holder, args.namespace)
+        if args.param:
+            name, _, value = args.param.partition("=")
+            change, grant = ChangeKind.SET_PARAM, ParamChange(name, int(value))
+        elif args.holder is None:
+            return fail("--grant/--revoke need --holder ADDRESS")
+        else:
+            role = args.grant or args.revoke
+            change = ChangeKind.GRANT_ROLE if args.grant else ChangeKind.REVOKE_ROLE
+            grant = RoleGrant(role, args.holder, args.namespace)
         height = int(client.call("eth_blockNumber"), 16)
         deadline = args.deadline if args.deadline is not None else height + DEFAULT_DEADLINE_BLOCKS
         return _send(client, args, load_key, propose(change, grant, deadline), fail)
@@ -105,11 +113,12 @@ def register(commands: argparse._SubParsersAction, account: argparse._SubParsers
         dest="subcommand", required=True, metavar="SUBCOMMAND"
     )
     parsers = []
-    p = governance.add_parser("propose", help="propose granting or revoking a role (a governor's key)")
+    p = governance.add_parser("propose", help="propose a role grant or revocation, or a chain parameter")
     change = p.add_mutually_exclusive_group(required=True)
     change.add_argument("--grant", choices=ROLES, help="grant this role to --holder")
     change.add_argument("--revoke", choices=ROLES, help="revoke this role from --holder")
-    p.add_argument("--holder", required=True, help="the holder's 0x address")
+    change.add_argument("--param", metavar="NAME=VALUE", help=f"set a chain parameter: {', '.join(PARAMS)}")
+    p.add_argument("--holder", help="the role holder's 0x address")
     p.add_argument("--namespace", default="*", help="'*', 'prefix:ID_PREFIX' or 'iban:CC:BANKCODE' (default *)")
     p.add_argument("--deadline", type=int, help="last block height at which votes count (default head + 1000)")
     _signing_options(p)

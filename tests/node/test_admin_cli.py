@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from support.nodes import run_cli, signed_transfer
+from support.nodes import run_cli, signed_transfer, wait_receipt
 
 from genesis.builder import DEV_BANK_CODE
 from node.rpc.client import RpcCallError
@@ -61,3 +61,19 @@ def test_grant_a_role_through_governance_then_freeze_and_limit_accounts(running_
     big = signed_transfer(listing, payer=2, payee=0, amount=101, nonce=0, transfer_id=78)
     with pytest.raises(RpcCallError, match="per-transfer limit"):
         node.rpc.call("eth_sendRawTransaction", "0x" + big.hex())
+
+
+def test_governance_sets_the_block_transaction_limit_the_node_enforces(running_node):
+    node, listing = running_node
+    key = listing[0]["private_key"]
+    bad = run_cli("governance", "propose", "--rpc", node.url, "--param", "block.max_transactions=0", "--from", key)
+    assert bad.returncode == 1 and "bad_param" in bad.stderr
+    proposed = run_cli("governance", "propose", "--rpc", node.url, "--param", "block.max_transactions=1",
+                       "--from", key, "--wait")  # fmt: skip
+    assert _json(proposed)["status"] == "0x1"
+    shown = _json(run_cli("governance", "show", "--rpc", node.url, _json(proposed)["transactionHash"]))
+    assert shown["param"] == {"name": "block.max_transactions", "value": 1} and shown["status"] == "executed"
+    raws = [signed_transfer(listing, payer=1, payee=2, amount=1, nonce=n, transfer_id=900 + n) for n in range(3)]
+    hashes = [node.rpc.call("eth_sendRawTransaction", "0x" + raw.hex()) for raw in raws]
+    blocks = [int(wait_receipt(node.rpc, h)["blockNumber"], 16) for h in hashes]
+    assert len(set(blocks)) == 3  # one transaction per block now
