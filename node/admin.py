@@ -45,6 +45,7 @@ from ledger.permissions import (
 from ledger.rlp_decode import RlpDecodingError, decode
 from ledger.state import LedgerReader
 from ledger.tx import Action
+from node import peers
 from node.governance import ActionContext, ActionRejected, members_at
 
 PROPOSAL_PREFIX = b"gq:"
@@ -64,6 +65,17 @@ class ChangeKind(enum.IntEnum):
     GRANT_ROLE = 1
     REVOKE_ROLE = 2
     SET_PARAM = 3  # a chain parameter (ledger.params.PARAMS)
+    REGISTER_NODE = 4  # a node's P2P identity (node/peers.py)
+    REVOKE_NODE = 5
+
+
+@dataclass(frozen=True, slots=True)
+class NodeChange:
+    """Register (certificate and binding given) or revoke (both empty) a node's P2P identity."""
+
+    address: str  # lower case
+    certificate_pem: bytes = b""
+    binding: bytes = b""
 
 
 ACTION_NAMES = {
@@ -79,7 +91,7 @@ ACTION_NAMES = {
 @dataclass(frozen=True, slots=True)
 class Proposal:
     change: ChangeKind
-    grant: RoleGrant | ParamChange
+    grant: RoleGrant | ParamChange | NodeChange
     deadline: int
     proposer: str  # lower case
     votes: tuple[str, ...]  # lower-case addresses, in order
@@ -111,13 +123,21 @@ def _grant_fields(grant: RoleGrant) -> list:
     return [grant.role.encode(), address_bytes(grant.holder), grant.namespace.encode()]
 
 
-def _change_fields(change: RoleGrant | ParamChange) -> list:
+def _change_fields(change: RoleGrant | ParamChange | NodeChange) -> list:
     if isinstance(change, ParamChange):
         return [change.name.encode(), int_to_bytes(change.value)]
+    if isinstance(change, NodeChange):
+        return [address_bytes(change.address), change.certificate_pem, change.binding]
     return _grant_fields(change)
 
 
-def _change_of(kind: ChangeKind, fields: object) -> RoleGrant | ParamChange:
+def _change_of(kind: ChangeKind, fields: object) -> RoleGrant | ParamChange | NodeChange:
+    if kind in (ChangeKind.REGISTER_NODE, ChangeKind.REVOKE_NODE):
+        if not isinstance(fields, list) or len(fields) != 3 or not all(isinstance(f, bytes) for f in fields):
+            raise ActionRejected("malformed_action", "a node change carries [address, certificate, binding]")
+        if len(fields[0]) != 20:
+            raise ActionRejected("malformed_action", "a node address is 20 bytes")
+        return NodeChange("0x" + fields[0].hex(), fields[1], fields[2])
     if kind != ChangeKind.SET_PARAM:
         return _grant_of(fields)
     if not isinstance(fields, list) or len(fields) != 2 or not all(isinstance(f, bytes) for f in fields):
@@ -140,7 +160,7 @@ def _grant_of(fields: object) -> RoleGrant:
         raise ActionRejected("invalid_role", str(exc)) from None
 
 
-def propose(change: ChangeKind, grant: RoleGrant | ParamChange, deadline: int) -> Action:
+def propose(change: ChangeKind, grant: RoleGrant | ParamChange | NodeChange, deadline: int) -> Action:
     return Action(AdminKind.GOV_PROPOSE,
                   rlp_encode.encode([int_to_bytes(change), _change_fields(grant), int_to_bytes(deadline)]))  # fmt: skip
 
@@ -205,7 +225,9 @@ def _propose(fields: list, ctx: ActionContext) -> None:
         raise ActionRejected(
             "bad_deadline", f"deadline {deadline} must be in {ctx.number + 1}..{ctx.number + MAX_DEADLINE_BLOCKS}"
         )
-    if isinstance(grant, ParamChange):
+    if isinstance(grant, NodeChange):
+        _check_node_change(ctx, change, grant)
+    elif isinstance(grant, ParamChange):
         if grant.name not in PARAMS or not PARAMS[grant.name].accepts(grant.value):
             raise ActionRejected("bad_param", describe_param_error(grant))
     else:
@@ -268,8 +290,31 @@ def _store_and_tally(ctx: ActionContext, proposal_id: bytes, proposal: Proposal)
     ctx.state.put_record(PROPOSAL_PREFIX + proposal_id, proposal.encode())
 
 
+def _check_node_change(ctx: ActionContext, change: ChangeKind, node: NodeChange) -> None:
+    known = peers.registered(ctx.state, ctx.genesis)
+    if change == ChangeKind.REGISTER_NODE:
+        problem = peers.identity_problem(ctx.genesis.chain_id, node.address, node.certificate_pem, node.binding)
+        if problem is not None:
+            raise ActionRejected("bad_identity", f"node {node.address}: {problem}")
+        if peers.registry_full(ctx.state):
+            raise ActionRejected("registry_full", f"at most {peers.MAX_REGISTERED} nodes are registered by governance")
+        return
+    if node.certificate_pem or node.binding:
+        raise ActionRejected("malformed_action", "a revocation carries no certificate or binding")
+    if node.address not in known:
+        raise ActionRejected("node_not_registered", f"node {node.address} is not registered")
+    if node.address in {m.address for m in members_at(ctx.state, ctx.genesis, ctx.number)}:
+        raise ActionRejected("node_is_validator", f"{node.address} is a validator; remove it from the set first")
+
+
 def _execute(ctx: ActionContext, proposal: Proposal) -> None:
     change = proposal.grant
+    if isinstance(change, NodeChange):
+        if proposal.change == ChangeKind.REGISTER_NODE:
+            peers.register(ctx.state, change.address, change.certificate_pem, change.binding)
+        else:
+            peers.revoke(ctx.state, change.address)
+        return
     if isinstance(change, ParamChange):
         set_param(ctx.state, change)
         return
@@ -343,11 +388,7 @@ def describe_proposal(proposal_id: bytes, proposal: Proposal, state: LedgerReade
     return {
         "id": "0x" + proposal_id.hex(),
         "change": proposal.change.name.lower(),
-        **(
-            {"param": {"name": proposal.grant.name, "value": proposal.grant.value}}
-            if isinstance(proposal.grant, ParamChange)
-            else {"grant": describe_grant(proposal.grant)}
-        ),
+        **_describe_change(proposal.grant),
         "proposer": checksum_address(address_bytes(proposal.proposer)),
         "votes": [checksum_address(address_bytes(v)) for v in proposal.votes],
         "votesFor": votes_for,
@@ -356,6 +397,15 @@ def describe_proposal(proposal_id: bytes, proposal: Proposal, state: LedgerReade
         "status": proposal.status(head),
         "executedIn": proposal.executed_at or None,
     }
+
+
+def _describe_change(change: RoleGrant | ParamChange | NodeChange) -> dict:
+    if isinstance(change, ParamChange):
+        return {"param": {"name": change.name, "value": change.value}}
+    if isinstance(change, NodeChange):
+        fingerprint = peers.certificate_fingerprint(change.certificate_pem) if change.certificate_pem else None
+        return {"node": {"address": checksum_address(address_bytes(change.address)), "fingerprint": fingerprint}}
+    return {"grant": describe_grant(change)}
 
 
 def describe_controls(account_id: str, controls: AccountControls) -> dict:

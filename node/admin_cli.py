@@ -10,12 +10,13 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Callable
+from pathlib import Path
 
 from ledger.authz import ROLES, RoleGrant
 from ledger.currency import format_amount, parse_amount
 from ledger.errors import LedgerError
 from ledger.params import PARAMS, ParamChange
-from node.admin import AdminKind, ChangeKind, account_action, propose, vote
+from node.admin import AdminKind, ChangeKind, NodeChange, account_action, propose, vote
 from node.rpc.client import RpcCallError, RpcClient
 from node.validator_cli import send_action
 
@@ -58,7 +59,16 @@ def run_governance(args: argparse.Namespace, load_key: LoadKey, fail: Fail) -> i
             return 0
         if args.subcommand == "vote":
             return _send(client, args, load_key, vote(bytes.fromhex(args.proposal.removeprefix("0x"))), fail)
-        if args.param:
+        if args.subcommand == "identity":
+            print(json.dumps(node_identity(Path(args.home)), indent=2))
+            return 0
+        if args.register_node:
+            entry = json.loads(Path(args.register_node).read_text())
+            pem, binding = entry["p2p_certificate"].encode(), bytes.fromhex(entry["p2p_binding"].removeprefix("0x"))
+            change, grant = ChangeKind.REGISTER_NODE, NodeChange(entry["address"].lower(), pem, binding)
+        elif args.revoke_node:
+            change, grant = ChangeKind.REVOKE_NODE, NodeChange(args.revoke_node.lower())
+        elif args.param:
             name, _, value = args.param.partition("=")
             change, grant = ChangeKind.SET_PARAM, ParamChange(name, int(value))
         elif args.holder is None:
@@ -70,8 +80,31 @@ def run_governance(args: argparse.Namespace, load_key: LoadKey, fail: Fail) -> i
         height = int(client.call("eth_blockNumber"), 16)
         deadline = args.deadline if args.deadline is not None else height + DEFAULT_DEADLINE_BLOCKS
         return _send(client, args, load_key, propose(change, grant, deadline), fail)
-    except (ValueError, LedgerError, ConnectionError, RpcCallError, TimeoutError) as exc:
+    except (ValueError, KeyError, OSError, LedgerError, ConnectionError, RpcCallError, TimeoutError) as exc:
         return fail(str(exc))
+
+
+def node_identity(home: Path) -> dict:
+    """This node's P2P identity for a --register-node proposal, made once: a TLS key and certificate
+    (p2p-key.pem, p2p-cert.pem in HOME) bound to the node key (validator.key) for the chain of HOME."""
+    from consensus.commit import sign_commit
+    from consensus.transport import IdentityBinding, certificate_fingerprint, make_node_certificate
+    from genesis.builder import GENESIS_FILE, P2P_KEY_FILE, VALIDATOR_KEY_FILE, write_private
+    from genesis.schema import load_genesis
+    from ledger.tx import address_of_key
+    from node.p2p.network import OWN_CERTIFICATE_FILE
+
+    genesis = load_genesis(home / GENESIS_FILE)
+    key = bytes.fromhex((home / VALIDATOR_KEY_FILE).read_text().strip().removeprefix("0x"))
+    cert_path = home / OWN_CERTIFICATE_FILE
+    if not cert_path.exists():
+        certificate, _ = make_node_certificate(key, genesis.chain_id)
+        write_private(home / P2P_KEY_FILE, certificate.key_pem.decode())
+        cert_path.write_bytes(certificate.certificate_pem)
+    pem = cert_path.read_bytes()
+    fingerprint = certificate_fingerprint(pem)
+    binding = sign_commit(IdentityBinding.message(genesis.chain_id, fingerprint), key)
+    return {"address": address_of_key(key), "p2p_certificate": pem.decode(), "p2p_binding": "0x" + binding.hex()}
 
 
 def run_account(args: argparse.Namespace, load_key: LoadKey, fail: Fail) -> int:
@@ -118,6 +151,10 @@ def register(commands: argparse._SubParsersAction, account: argparse._SubParsers
     change.add_argument("--grant", choices=ROLES, help="grant this role to --holder")
     change.add_argument("--revoke", choices=ROLES, help="revoke this role from --holder")
     change.add_argument("--param", metavar="NAME=VALUE", help=f"set a chain parameter: {', '.join(PARAMS)}")
+    change.add_argument(
+        "--register-node", metavar="FILE", help="register a node's P2P identity (`governance identity`)"
+    )
+    change.add_argument("--revoke-node", metavar="ADDRESS", help="revoke a node's P2P identity: it is disconnected")
     p.add_argument("--holder", help="the role holder's 0x address")
     p.add_argument("--namespace", default="*", help="'*', 'prefix:ID_PREFIX' or 'iban:CC:BANKCODE' (default *)")
     p.add_argument("--deadline", type=int, help="last block height at which votes count (default head + 1000)")
@@ -134,6 +171,9 @@ def register(commands: argparse._SubParsersAction, account: argparse._SubParsers
     p.add_argument("proposal", help="proposal id (0x...)")
     parsers.append(p)
     parsers.append(governance.add_parser("roles", help="the role grants in force and the governors' votes"))
+    p = governance.add_parser("identity", help="print (making it once) this node's P2P identity to register")
+    p.add_argument("--home", required=True, help="the node's home (genesis.json, validator.key)")
+    parsers.append(p)
     for p in parsers:
         p.add_argument("--rpc", default=default_rpc, help=f"node JSON-RPC URL (default {default_rpc})")
         p.set_defaults(func=lambda args: run_governance(args, load_key, fail))

@@ -35,6 +35,7 @@ from ledger.hashing import keccak
 from ledger.rlp_decode import RlpDecodingError, decode
 from ledger.state import LedgerReader
 from ledger.tx import Action
+from node.peers import registered
 
 MAX_POWER = 2**32
 SET_CHANGE_DELAY = 2  # a change approved in block h takes effect at height h + 2
@@ -164,11 +165,6 @@ def _current(ctx: ActionContext) -> list[Member]:
     return members
 
 
-def _registered(genesis: Genesis) -> set[str]:
-    nodes = [v.address for v in genesis.validators if v.p2p is not None] + [f.address for f in genesis.full_nodes]
-    return {a.lower() for a in nodes}
-
-
 def _changed(members: list[Member], change: Member) -> tuple[list[Member], int]:
     """The set with `change` applied, and the voting power it moves."""
     old = next((m.power for m in members if m.address == change.address), 0)
@@ -218,10 +214,10 @@ def _apply_proposal(payload: bytes, ctx: ActionContext) -> None:
     if deadline <= ctx.number:
         raise ActionRejected("deadline_passed", f"deadline {deadline} is not after block {ctx.number}")
     member = Member(checksum_address(address).lower(), public_key, power)
-    if power and member.address not in _registered(ctx.genesis):
+    if power and member.address not in registered(ctx.state, ctx.genesis):  # genesis or governance (node/peers.py)
         raise ActionRejected(
             "validator_unregistered",
-            f"{member.address} has no P2P certificate in genesis (register it as a full node first)",
+            f"{member.address} is not a registered node (genesis, or `qenex governance propose --register-node`)",
         )
     _check_change(current, member)
     ctx.state.put_record(_proposal_key(ctx.tx_hash), _encode_proposal(member, deadline, [ctx.sender], 0))

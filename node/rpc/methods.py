@@ -13,6 +13,7 @@ from eth_utils import to_checksum_address
 
 from ledger.codec import encode_account
 from ledger.commitment import leaf_hash
+from ledger.permissions import current_grants
 from ledger.store import account_leaf_key
 from ledger.tx import decode_transaction
 from node import governance
@@ -315,7 +316,10 @@ class RpcMethods:
             "height": qty(self.chain.height),
             "blockIntervalMs": genesis.block.interval_ms,
             "validators": [{"name": v.name, "address": v.address, "power": v.power} for v in genesis.validators],
-            "roles": [{"role": r.role, "holder": r.holder, "namespace": r.namespace} for r in genesis.roles],
+            "roles": [  # the grants in force (governance changes them): ledger/permissions.py
+                {"role": r.role, "holder": r.holder, "namespace": r.namespace}
+                for r in current_grants(self.chain.ledger, genesis.roles)
+            ],
             "currencies": self.get_currencies([]),
         }
 

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import coincurve
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from consensus.commit import sign_commit
 from genesis.builder import build_dev_genesis, dev_iban, dev_key
@@ -300,3 +302,61 @@ def test_per_transfer_and_daily_limits_are_enforced_in_blocks(h):
     lifted = h.one(ACTORS["operator"], account_action(AdminKind.ACCOUNT_LIMITS, account, 0, 0))
     assert lifted.status == 1
     assert h.one(owner, transfers=[h.transfer(account, other, 1000)]).status == 1
+
+
+def test_node_identities_are_registered_and_revoked_by_governance(h, tmp_path):
+    from consensus.transport import make_node_certificate
+    from node.admin import NodeChange
+    from node.peers import registered
+
+    key = dev_key(50).private_key
+    certificate, binding = make_node_certificate(key, h.genesis.chain_id)
+    address = address_of_key(key).lower()
+    public_key = coincurve.PrivateKey(key).public_key.format(compressed=False)[1:]
+    as_validator = governance.propose_validator(address, public_key, 1, 10_000)
+    assert h.one(h.validator_key, as_validator).error_rule == "validator_unregistered"
+
+    forged = NodeChange(address, certificate.certificate_pem, b"\x01" * 65)
+    assert h.one(GOVERNORS[0], propose(ChangeKind.REGISTER_NODE, forged, 100)).error_rule == "bad_identity"
+    change = NodeChange(address, certificate.certificate_pem, binding.signature)
+    proposal = h.signed(GOVERNORS[0], propose(ChangeKind.REGISTER_NODE, change, h.chain.height + 100))
+    assert h.block(proposal)[0].status == 1
+    assert address not in registered(h.chain.ledger, h.genesis)  # 1 of 3 votes
+    assert h.one(GOVERNORS[1], vote(proposal.hash)).status == 1
+    assert h.one(GOVERNORS[2], vote(proposal.hash)).status == 1
+    assert registered(h.chain.ledger, h.genesis)[address] == (certificate.certificate_pem, binding.signature)
+    assert h.proposal(proposal.hash)["node"]["fingerprint"] == certificate.fingerprint
+    # registered: the validator-set rules now apply (one validator cannot move all its power)
+    assert h.one(h.validator_key, as_validator).error_rule == "power_shift_too_large"
+
+    validator = address_of_key(h.validator_key).lower()
+    refused = propose(ChangeKind.REVOKE_NODE, NodeChange(validator), 1000)
+    assert h.one(GOVERNORS[0], refused).error_rule in ("node_is_validator", "node_not_registered")
+    unknown = propose(ChangeKind.REVOKE_NODE, NodeChange("0x" + "11" * 20), 1000)
+    assert h.one(GOVERNORS[0], unknown).error_rule == "node_not_registered"
+    revoke = h.signed(GOVERNORS[0], propose(ChangeKind.REVOKE_NODE, NodeChange(address), h.chain.height + 100))
+    assert h.block(revoke)[0].status == 1
+    assert h.one(GOVERNORS[1], vote(revoke.hash)).status == 1
+    assert h.one(GOVERNORS[2], vote(revoke.hash)).status == 1
+    assert address not in registered(h.chain.ledger, h.genesis)
+
+
+_rlp_items = st.recursive(st.binary(max_size=70), lambda inner: st.lists(inner, max_size=4), max_leaves=12)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(kind=st.integers(0, 12), fields=_rlp_items, raw=st.binary(max_size=200), use_raw=st.booleans())
+def test_any_action_payload_is_applied_or_refused_by_a_named_rule(h, kind, fields, raw, use_raw):
+    """Payloads come from the network: whatever the bytes, an action applies or names its rule."""
+    from ledger import rlp_encode
+    from ledger.state import Overlay
+    from ledger.tx import Action
+    from node.governance import ActionContext, ActionRejected, apply_action
+
+    payload = raw if use_raw else rlp_encode.encode(fields)
+    ctx = ActionContext(Overlay(h.chain.ledger), h.genesis, h.chain.height + 1, b"\x07" * 32,
+                        address_of_key(GOVERNORS[0]))  # fmt: skip
+    try:
+        apply_action(Action(kind, payload), ctx)
+    except ActionRejected as rejected:
+        assert rejected.rule and rejected.message
