@@ -51,7 +51,9 @@ PERMISSIONS: dict[str, Permission] = {
     "account.unfreeze": Permission(("compliance",), True, "lift a freeze"),
     "account.close": Permission(("operator",), True, "the bank closes its customer's account (zero balance)"),
     "account.limits": Permission(("operator",), True, "the bank sets per-transfer and daily debit limits"),
-    "screening.review": Permission(("compliance",), False, "release or reject a transaction fraud screening held"),
+    "screening.review": Permission(
+        ("compliance",), False, "release or reject a held transaction, report fraud (signed; chain actions 10, 11)"
+    ),
     "transfer.debit": Permission(("operator", "gateway"), True, "move money on accounts of the bank served"),
 }
 assert all(set(p.roles) <= set(ROLES) for p in PERMISSIONS.values()), "the table names only known roles"

@@ -182,7 +182,7 @@ def account_action(kind: AdminKind, account_id: str, per_transfer_max: int = 0, 
 def apply_admin_action(action: Action, ctx: ActionContext) -> None:
     """Apply one administrative action to ctx.state or raise ActionRejected naming the rule."""
     if action.kind not in ACTION_NAMES:
-        raise ActionRejected("unknown_action", f"action kind {action.kind} is not one of 1..9")
+        raise ActionRejected("unknown_action", f"action kind {action.kind} is not one of 1..11")
     kind = AdminKind(action.kind)
     try:
         fields = decode(action.payload, max_depth=3)

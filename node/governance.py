@@ -48,6 +48,9 @@ class ActionKind(IntEnum):
     APPROVE = 3
 
 
+SCREENING_ACTION_KINDS = frozenset((10, 11))  # compliance decision, fraud report: node/screening/actions.py
+
+
 class ActionRejected(LedgerError):
     """A chain action breaks a rule; `rule` is its stable code."""
 
@@ -152,8 +155,12 @@ def apply_action(action: Action, ctx: ActionContext) -> None:
         _apply_proposal(action.payload, ctx)
     elif action.kind == ActionKind.APPROVE:
         _apply_approval(action.payload, ctx)
+    elif action.kind in SCREENING_ACTION_KINDS:
+        from node.screening.actions import apply_screening_action  # screening imports this module
+
+        apply_screening_action(action, ctx)
     else:
-        from node.admin import apply_admin_action  # governance and account controls: node/admin.py
+        from node.admin import apply_admin_action  # governance and account controls (kinds 4-9): node/admin.py
 
         apply_admin_action(action, ctx)
 

@@ -41,8 +41,8 @@ from consensus.types import (
     VoteReceived,
 )
 from consensus.wal import DoubleSignError, SigningWal
-from ledger.tx import LedgerTransaction
 from node import governance
+from node.admin import max_transactions  # governance may change it
 from node.block import Block
 from node.chain import ExecutedBlock
 from node.execution import InvalidBlockError, TransactionRejected
@@ -252,10 +252,8 @@ class ConsensusDriver:
         """Put the equivocation on chain: an EVIDENCE action signed with our node key."""
         node = self.node
         votes = (wire.encode(wire.VoteMessage(found.vote_a)), wire.encode(wire.VoteMessage(found.vote_b)))
-        nonce = node.chain.ledger.nonce(node.address) + node.mempool.pending_count(node.address)
-        tx = LedgerTransaction(node.genesis.chain_id, nonce, (), action=governance.evidence(*votes))
         try:
-            node.admit(tx.sign(node.validator_key).encode())
+            node.submit_action(governance.evidence(*votes))
         except TransactionRejected as rejected:  # e.g. another validator's report was first
             event(log, "evidence_not_sent", logging.INFO, rule=rejected.rule, reason=rejected.message)
 
@@ -323,7 +321,7 @@ class ConsensusDriver:
 
     def _block_ready(self) -> bool:
         """A full block is waiting: the interval paces blocks only when there is less work than that."""
-        return len(self.node.mempool) >= self.node.genesis.block.max_transactions
+        return len(self.node.mempool) >= max_transactions(self.node.chain.ledger, self.node.genesis)
 
     def transaction_admitted(self, raw: bytes) -> None:
         """Told by the node of every transaction admitted from RPC: gossip it, maybe start a height."""
