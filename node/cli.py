@@ -216,7 +216,8 @@ def _devnet_cluster(args: argparse.Namespace, home: Path) -> int:
             key = (Path(nodes[0]["home"]) / COMPLIANCE_KEY_FILE).read_text()
             write_private(home / COMPLIANCE_KEY_FILE, key)  # where docs/screening.md's commands read it
         print(f"starting {len(nodes)} node processes in {home} ...", flush=True)
-        cluster = start_cluster(home, nodes, args.log_level)
+        cluster = start_cluster(home, nodes, args.log_level, on_started=lambda node, count: print(
+            f"  [{count}/{len(nodes)}] {node.name} serving at {node.rpc_url}", flush=True))  # fmt: skip
     except (FileExistsError, ValueError, RuntimeError, OSError) as exc:
         return fail(str(exc))
     listing = json.loads((home / DEV_ACCOUNTS_FILE).read_text())

@@ -92,6 +92,7 @@ class ConsensusDriver:
         self.future: list[wire.ProposalMessage | wire.VoteMessage] = []
         self.peer_heads: dict[str, int] = {}
         self.sync_request: tuple[str, float] | None = None  # (peer, deadline)
+        self.sync_started_at: int | None = None  # our height when peers were first seen ahead
         self.hold_until = 0.0
         self.height_started = time.monotonic()
         self.evidence: list[Evidence] = []
@@ -414,6 +415,18 @@ class ConsensusDriver:
         self.sync_request = (peer, time.monotonic() + SYNC_REQUEST_TIMEOUT_S)
         self.network.send(peer, wire.encode(wire.GetBlocksMessage(head + 1, count)))
 
+    def sync_status(self) -> tuple[int, int, int] | None:
+        """(starting, current, highest) block while peers are more than one block ahead (what
+        eth_syncing reports), else None: one block behind is ordinary consensus, not syncing."""
+        head = self.node.chain.height
+        best = max(self.peer_heads.values(), default=head)
+        if best <= head + 1:
+            self.sync_started_at = None
+            return None
+        if self.sync_started_at is None:
+            self.sync_started_at = head
+        return self.sync_started_at, head, best
+
     def _serve_blocks(self, peer: str, request: wire.GetBlocksMessage) -> None:
         if self.network is None:
             return
@@ -449,7 +462,10 @@ class ConsensusDriver:
             self.node.metrics.synced_blocks.inc()
         self.sync_request = None
         if imported:
-            event(log, "blocks_synced", peer=peer, blocks=imported, height=self.node.chain.height)
+            status = self.sync_status()
+            target = status[2] if status is not None else self.node.chain.height
+            event(log, "blocks_synced", peer=peer, blocks=imported, height=self.node.chain.height, target=target,
+                  remaining=target - self.node.chain.height)  # fmt: skip
             self.state = sm.State(config=self._config_for(self.node.chain.height + 1),
                                   height=self.node.chain.height + 1, round_started=False)  # fmt: skip
             self._after_height(self.node.chain.height)
