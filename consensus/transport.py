@@ -21,6 +21,7 @@ import logging
 import random
 import ssl
 import tempfile
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -184,6 +185,26 @@ class PeerNetwork:
         self._tasks: set[asyncio.Task] = set()
         self._closing = False
 
+    def trust(self, address: str, certificate_pem: bytes, binding: IdentityBinding) -> None:
+        """Accept `address` from now on (the chain registered it): its certificate joins both trust
+        stores, so new handshakes with it succeed without restarting the listener."""
+        if not binding.verify(self.chain_id) or certificate_fingerprint(certificate_pem) != binding.fingerprint:
+            raise ValueError(f"the identity binding of {address} does not match its certificate")
+        for context in (self._server_context, self._client_context):
+            context.load_verify_locations(cadata=certificate_pem.decode())
+        self.by_fingerprint = {f: a for f, a in self.by_fingerprint.items() if a != address}
+        self.by_fingerprint[binding.fingerprint] = address
+
+    def distrust(self, address: str) -> None:
+        """Refuse `address` from now on (the chain revoked it) and drop its connection. Its
+        certificate may stay in the TLS trust store (OpenSSL cannot remove one), but every
+        connection is mapped to a peer by fingerprint after the handshake, and is closed
+        unless the fingerprint is still trusted."""
+        self.by_fingerprint = {f: a for f, a in self.by_fingerprint.items() if a != address}
+        writer = self.writers.pop(address, None)
+        if writer is not None:
+            writer.close()
+
     async def listen(self, host: str = "127.0.0.1", port: int = 0) -> int:
         self._server = await asyncio.start_server(
             self._accepted, host, port, ssl=self._server_context, ssl_handshake_timeout=HANDSHAKE_TIMEOUT_S
@@ -261,8 +282,12 @@ class PeerNetwork:
                 writer.close()
                 await asyncio.sleep(delay)
                 continue
-            delay = BACKOFF_INITIAL_S
+            started = time.monotonic()
             await self._serve(address, reader, writer)
+            if time.monotonic() - started > 1.0:  # a peer that drops us at once (revoked) is not redialled in a loop
+                delay = BACKOFF_INITIAL_S
+            await asyncio.sleep(delay * (0.5 + random.random()))
+            delay = min(delay * 2, BACKOFF_MAX_S)
 
     async def _serve(self, peer: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.writers[peer] = writer

@@ -18,6 +18,7 @@ from ledger.account import FLAG_NAMES, Account, AccountFlags, AccountStatus, val
 from ledger.authz import RoleGrant
 from ledger.currency import AMOUNT_MAX, Currency
 from ledger.hashing import keccak
+from ledger.permissions import parse_governance
 from ledger.transfer import Transfer
 
 
@@ -270,6 +271,11 @@ def parse_genesis(data: dict) -> Genesis:
             roles.append(RoleGrant(_get(r, "role", str, where), _get(r, "holder", str, where), r.get("namespace", "*")))
         except ValueError as exc:
             raise GenesisError(f"{where}: {exc}") from None
+
+    try:
+        parse_governance(data.get("governance"))
+    except ValueError as exc:
+        raise GenesisError(f"genesis.{exc}") from None
 
     accounts: list[Account] = []
     balances: list[OpeningBalance] = []

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from ledger.account import Account, AccountFlags, AccountStatus
+from ledger.controls import check_movement
 from ledger.currency import AMOUNT_MAX
 from ledger.errors import (
     AccountNotActiveError,
@@ -249,6 +250,7 @@ def _create(state: Overlay, transfer: Transfer, ctx: BookingContext) -> Posting:
     credit = _active_account(state, transfer.credit_account_id, transfer, "credit")
     amount = transfer.amount
     _check_limits(debit, credit, amount, transfer)
+    check_movement(state, debit.id, credit.id, amount, transfer.id, ctx.timestamp, count_debit=True)
     kind = PostingKind.PENDING if transfer.is_pending else PostingKind.POSTED
     posting = Posting(
         kind=kind,
@@ -306,6 +308,7 @@ def _finish_pending(state: Overlay, transfer: Transfer, ctx: BookingContext) -> 
         kind, status = PostingKind.POST_PENDING, PendingStatus.POSTED
         _active_account(state, pending.debit_account_id, transfer, "debit")
         _active_account(state, pending.credit_account_id, transfer, "credit")
+        check_movement(state, pending.debit_account_id, pending.credit_account_id, 0, transfer.id, ctx.timestamp, False)
     else:
         if transfer.amount not in (0, pending.amount):
             raise PendingTransferMismatchError(

@@ -33,6 +33,7 @@ from ledger.hashing import keccak
 from ledger.journal import JournalEntry
 from ledger.state import Overlay
 from ledger.store import LedgerStore
+from node.admin import max_transactions
 from node.block import Block, Header, Receipt, encode_receipts, receipts_root, transactions_root
 from node.execution import (
     BlockBuilder,
@@ -313,8 +314,8 @@ class Chain:
         for name, ok, problem in checks:
             if not ok:
                 raise InvalidBlockError(name, problem)
-        if len(block.transactions) > self.genesis.block.max_transactions:
-            raise InvalidBlockError("transactions", f"more than {self.genesis.block.max_transactions}")
+        if len(block.transactions) > (limit := max_transactions(self.ledger, self.genesis)):
+            raise InvalidBlockError("transactions", f"more than {limit}")
         evm = self.evm_block(header.number, header.timestamp)
         outcome = execute_block(self.ledger, self.rules, header.number, header.timestamp, transactions, evm)
         executed = self.seal(transactions, outcome, header.timestamp, header.proposer)

@@ -542,6 +542,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rpc", default=DEFAULT_RPC_URL, help=f"node JSON-RPC URL (default {DEFAULT_RPC_URL})")
     p.add_argument("--journal", type=int, default=10, help="latest journal entries to show (default 10, 0: none)")
     p.set_defaults(func=cmd_account_show)
+    from node.admin_cli import register as register_admin  # governance; account freeze|unfreeze|close|limits
+
+    register_admin(commands, account, DEFAULT_RPC_URL, load_private_key, fail)
 
     ledger = commands.add_parser("ledger", help="offline ledger tools").add_subparsers(
         dest="subcommand", required=True, metavar="SUBCOMMAND"

@@ -26,6 +26,7 @@ from ledger.apply import BookingContext, TransferRejected, apply_transfers, expi
 from ledger.authz import RoleGrant, authorize_debit
 from ledger.errors import LedgerError
 from ledger.journal import JournalEntry, Posting
+from ledger.permissions import current_grants
 from ledger.state import Overlay
 from ledger.store import LedgerStore
 from ledger.tx import LedgerTransaction
@@ -239,7 +240,7 @@ def apply_transaction(overlay: Overlay, signed: SignedTransaction, rules: ChainR
         scratch.merge_into_parent()
         return Receipt(signed.hash, sender_bytes, 1)
     try:
-        authorize_transaction(scratch, signed, rules.roles)
+        authorize_transaction(scratch, signed, current_grants(scratch, rules.roles))
         postings = apply_transfers(scratch, signed.tx.transfers, ctx)
     except TransferRejected as rejected:
         return Receipt(signed.hash, sender_bytes, 0, rejected.rule, rejected.message, rejected.index)

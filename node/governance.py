@@ -35,6 +35,7 @@ from ledger.hashing import keccak
 from ledger.rlp_decode import RlpDecodingError, decode
 from ledger.state import LedgerReader
 from ledger.tx import Action
+from node.peers import registered
 
 MAX_POWER = 2**32
 SET_CHANGE_DELAY = 2  # a change approved in block h takes effect at height h + 2
@@ -159,7 +160,9 @@ def apply_action(action: Action, ctx: ActionContext) -> None:
 
         apply_screening_action(action, ctx)
     else:
-        raise ActionRejected("unknown_action", f"action kind {action.kind} is not one of 1, 2, 3, 10, 11")
+        from node.admin import apply_admin_action  # governance and account controls (kinds 4-9): node/admin.py
+
+        apply_admin_action(action, ctx)
 
 
 def _current(ctx: ActionContext) -> list[Member]:
@@ -167,11 +170,6 @@ def _current(ctx: ActionContext) -> list[Member]:
     if ctx.sender not in {m.address for m in members}:
         raise ActionRejected("not_a_validator", f"{ctx.sender} is not a validator at height {ctx.number}")
     return members
-
-
-def _registered(genesis: Genesis) -> set[str]:
-    nodes = [v.address for v in genesis.validators if v.p2p is not None] + [f.address for f in genesis.full_nodes]
-    return {a.lower() for a in nodes}
 
 
 def _changed(members: list[Member], change: Member) -> tuple[list[Member], int]:
@@ -214,6 +212,7 @@ def _encode_proposal(member: Member, deadline: int, approvals: list[str], schedu
 
 def _apply_proposal(payload: bytes, ctx: ActionContext) -> None:
     address, public_key, power_bytes, deadline_bytes = _fields(payload, 4, "propose_validator")
+    current = _current(ctx)  # who may propose (ledger.permissions: validator.propose) comes first
     power, deadline = bytes_to_int(power_bytes), bytes_to_int(deadline_bytes)
     if len(address) != 20 or len(public_key) != 64 or keccak(public_key)[-20:] != address:
         raise ActionRejected("bad_validator_key", "the public key (64 bytes) must be the address's key")
@@ -222,12 +221,11 @@ def _apply_proposal(payload: bytes, ctx: ActionContext) -> None:
     if deadline <= ctx.number:
         raise ActionRejected("deadline_passed", f"deadline {deadline} is not after block {ctx.number}")
     member = Member(checksum_address(address).lower(), public_key, power)
-    if power and member.address not in _registered(ctx.genesis):
+    if power and member.address not in registered(ctx.state, ctx.genesis):  # genesis or governance (node/peers.py)
         raise ActionRejected(
             "validator_unregistered",
-            f"{member.address} has no P2P certificate in genesis (register it as a full node first)",
+            f"{member.address} is not a registered node (genesis, or `qenex governance propose --register-node`)",
         )
-    current = _current(ctx)
     _check_change(current, member)
     ctx.state.put_record(_proposal_key(ctx.tx_hash), _encode_proposal(member, deadline, [ctx.sender], 0))
     _schedule_if_approved(ctx, ctx.tx_hash, current)

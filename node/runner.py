@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from node import peers
 from node.explorer.routes import install as install_explorer
 from node.graphql_api.routes import install as install_graphql
 from node.health import install as install_health
@@ -46,7 +47,11 @@ async def serve(config: NodeConfig, on_ready: Callable[[Node, str], Awaitable[No
     workers = None
     register_secret(node.validator_key.hex())  # masked in every log line, whatever logs it
     p2p = load_p2p_config(config.home)
-    network = None if p2p is None else NodeNetwork(node.genesis, config.home, node.address, p2p, node.metrics)
+    network = None
+    if p2p is not None:  # peers: the nodes registered on chain, followed block by block (node/peers.py)
+        identities = peers.registered(node.chain.ledger, node.genesis)
+        network = NodeNetwork(node.genesis, config.home, node.address, p2p, node.metrics, identities)
+        peers.follow_chain(node, network)
     driver = ConsensusDriver(node, network)
     node.on_admitted = driver.transaction_admitted
     node.consensus = driver

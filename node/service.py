@@ -30,6 +30,7 @@ from ledger.tx import (
     address_of_key,
     decode_transaction,
 )
+from node.admin import max_transactions  # governance may change it
 from node.balance_cache import LedgerBalanceCache
 from node.block import Block, Receipt
 from node.chain import Chain, ExecutedBlock
@@ -226,7 +227,9 @@ class Node:
 
     def _next_block_full(self) -> bool:
         building = self.building
-        return building is not None and len(building.transactions) >= self.genesis.block.max_transactions
+        if building is None:
+            return False
+        return len(building.transactions) >= max_transactions(self.chain.ledger, self.genesis)
 
     def _next_block(self) -> BlockBuilder:
         # An empty builder is made afresh, so the block's timestamp (which pending-transfer
@@ -247,7 +250,8 @@ class Node:
         The prepared builder is reused when it holds exactly the block's share of the mempool,
         so each transaction is executed once by the proposer."""
         params = self.genesis.block
-        batch = self.mempool.take(params.max_transactions, min(params.max_bytes, MAX_PROPOSAL_BYTES))
+        limit = max_transactions(self.chain.ledger, self.genesis)
+        batch = self.mempool.take(limit, min(params.max_bytes, MAX_PROPOSAL_BYTES))
         head = self.chain.head.header
         building, self.building = self.building, None
         reusable = building is not None and building.number == head.number + 1
@@ -316,7 +320,7 @@ class Node:
         params = self.genesis.block
         if not len(self.mempool) and not params.empty_blocks:
             return 0
-        batch = self.mempool.take(params.max_transactions, params.max_bytes)
+        batch = self.mempool.take(max_transactions(self.chain.ledger, self.genesis), params.max_bytes)
         started = time.perf_counter()
         building, self.building = self.building, None
         if building is not None and len(batch) == len(building.transactions) == len(self.mempool):
@@ -368,8 +372,9 @@ class Node:
         waiting = self.mempool.transactions()
         builder = self._next_block()
         dropped = []
+        limit = max_transactions(self.chain.ledger, self.genesis)
         for signed in waiting:
-            if len(builder.transactions) >= self.genesis.block.max_transactions:
+            if len(builder.transactions) >= limit:
                 break  # the rest waits for a later block
             try:
                 receipt = builder.try_add(signed)

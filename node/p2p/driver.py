@@ -42,6 +42,7 @@ from consensus.types import (
 )
 from consensus.wal import DoubleSignError, SigningWal
 from node import governance
+from node.admin import max_transactions  # governance may change it
 from node.block import Block
 from node.chain import ExecutedBlock
 from node.execution import InvalidBlockError, TransactionRejected
@@ -321,7 +322,7 @@ class ConsensusDriver:
 
     def _block_ready(self) -> bool:
         """A full block is waiting: the interval paces blocks only when there is less work than that."""
-        return len(self.node.mempool) >= self.node.genesis.block.max_transactions
+        return len(self.node.mempool) >= max_transactions(self.node.chain.ledger, self.node.genesis)
 
     def transaction_admitted(self, raw: bytes) -> None:
         """Told by the node of every transaction admitted from RPC: gossip it, maybe start a height."""

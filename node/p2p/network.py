@@ -71,6 +71,14 @@ def load_p2p_config(home: Path) -> P2PConfig | None:
         raise NodeConfigError(f"{path}: {exc!r} (expected p2p.host, p2p.port and peers[].address/p2p)") from None
 
 
+OWN_CERTIFICATE_FILE = "p2p-cert.pem"  # a node registered by governance keeps its certificate here
+
+
+def _own_certificate(home: Path) -> bytes | None:
+    path = home / OWN_CERTIFICATE_FILE
+    return path.read_bytes() if path.exists() else None
+
+
 def genesis_identities(genesis: Genesis) -> dict[str, tuple[bytes, bytes]]:
     """Lower-case node address -> (certificate PEM, binding signature) of every registered node."""
     nodes = [(v.address, v.p2p) for v in genesis.validators] + [(f.address, f.p2p) for f in genesis.full_nodes]
@@ -123,23 +131,33 @@ class Outbox:
 
 
 class NodeNetwork:
-    def __init__(self, genesis: Genesis, home: Path, address: str, config: P2PConfig, metrics: NodeMetrics) -> None:
+    def __init__(
+        self,
+        genesis: Genesis,
+        home: Path,
+        address: str,
+        config: P2PConfig,
+        metrics: NodeMetrics,
+        identities: dict[str, tuple[bytes, bytes]] | None = None,
+    ) -> None:
+        """`identities`: the nodes registered on chain at start (node/peers.py; default genesis's).
+        node.json may name peers not registered yet: they are dialled once the chain registers them."""
         self.genesis = genesis
         self.address = address.lower()
         self.config = config
         self.metrics = metrics
-        identities = genesis_identities(genesis)
-        if self.address not in identities:
-            raise NodeConfigError(f"this node ({address}) has no P2P certificate in genesis; it cannot join")
-        for peer in config.peers:
-            if peer.address not in identities:
-                raise NodeConfigError(f"node.json peer {peer.name} ({peer.address}) is not registered in genesis")
+        identities = genesis_identities(genesis) if identities is None else dict(identities)
+        own_pem = identities[self.address][0] if self.address in identities else _own_certificate(Path(home))
+        if own_pem is None:
+            raise NodeConfigError(
+                f"this node ({address}) is not registered (genesis or governance) and has no {OWN_CERTIFICATE_FILE}"
+            )
         key_path = Path(home) / P2P_KEY_FILE
         try:
             key_pem = key_path.read_bytes()
         except FileNotFoundError:
             raise NodeConfigError(f"no TLS key at {key_path}; it is written with the node's genesis") from None
-        self.own = NodeCertificate(self.address, identities[self.address][0], key_pem)
+        self.own = NodeCertificate(self.address, own_pem, key_pem)
         self.others = {a: v for a, v in identities.items() if a != self.address}
         self.transport: PeerNetwork | None = None
         self.outbox = Outbox()
@@ -153,9 +171,8 @@ class NodeNetwork:
         certificates = {a: pem for a, (pem, _) in self.others.items()}
         self.transport = PeerNetwork(self.genesis.chain_id, self.own, bindings, certificates, self._on_frame)
         self.listen_port = await self.transport.listen(self.config.host, self.config.port)
-        for peer in self.config.peers:
-            if self.address < peer.address:
-                self.transport.connect(peer.address, peer.host, peer.port)
+        self._dialled: set[str] = set()
+        self._dial_registered()
         self._sender = asyncio.ensure_future(self.outbox.drain_forever(self.transport))
         event(log, "p2p_listening", host=self.config.host, port=self.listen_port, peers=len(self.config.peers))
 
@@ -166,6 +183,37 @@ class NodeNetwork:
                 await self._sender
         if self.transport is not None:
             await self.transport.close()
+
+    def _dial_registered(self) -> None:
+        """Between two nodes the one with the lower address dials; a node the genesis does not
+        list (registered later by governance) dials every peer, since they may not know it."""
+        assert self.transport is not None
+        founders = genesis_identities(self.genesis)
+        newcomer = self.address not in founders
+        for peer in self.config.peers:
+            if peer.address not in self.others or peer.address in self._dialled:
+                continue
+            if newcomer or (self.address < peer.address and peer.address in founders):
+                self._dialled.add(peer.address)
+                self.transport.connect(peer.address, peer.host, peer.port)
+
+    def follow_registry(self, identities: dict[str, tuple[bytes, bytes]]) -> None:
+        """Trust nodes the chain registered since, distrust (and disconnect) those it revoked."""
+        if self.transport is None:
+            return
+        others = {a: v for a, v in identities.items() if a != self.address}
+        if others == self.others:
+            return
+        for address in set(self.others) - set(others):
+            self.transport.distrust(address)
+            event(log, "peer_revoked", peer=address)
+        for address, (pem, signature) in others.items():
+            if self.others.get(address) != (pem, signature):
+                binding = IdentityBinding(address, certificate_fingerprint(pem), signature)
+                self.transport.trust(address, pem, binding)
+                event(log, "peer_registered", peer=address)
+        self.others = others
+        self._dial_registered()
 
     def connected(self) -> int:
         return 0 if self.transport is None else len(self.transport.writers)

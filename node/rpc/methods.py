@@ -13,9 +13,11 @@ from eth_utils import to_checksum_address
 
 from ledger.codec import encode_account
 from ledger.commitment import leaf_hash
+from ledger.permissions import current_grants
 from ledger.store import account_leaf_key
 from ledger.tx import decode_transaction
 from node import governance
+from node.admin_rpc import methods as admin_methods
 from node.block import Block
 from node.execution import TransactionRejected
 from node.explorer.rpc import ValidatorStatsMethod
@@ -130,6 +132,7 @@ class RpcMethods:
             "qenex_cacheVerify": lambda p: self.node.balances.verify().as_json(),
             "qenex_mempoolStatus": lambda p: {"pending": qty(len(self.node.mempool))},
             **screening_methods(self.node),
+            **admin_methods(self.node),
             "qenex_consensusStatus": self.consensus_status,
             "qenex_getValidatorStats": ValidatorStatsMethod(self.node),
             "qenex_getValidators": self.get_validators,
@@ -321,7 +324,10 @@ class RpcMethods:
             "height": qty(self.chain.height),
             "blockIntervalMs": genesis.block.interval_ms,
             "validators": [{"name": v.name, "address": v.address, "power": v.power} for v in genesis.validators],
-            "roles": [{"role": r.role, "holder": r.holder, "namespace": r.namespace} for r in genesis.roles],
+            "roles": [  # the grants in force (governance changes them): ledger/permissions.py
+                {"role": r.role, "holder": r.holder, "namespace": r.namespace}
+                for r in current_grants(self.chain.ledger, genesis.roles)
+            ],
             "currencies": self.get_currencies([]),
         }
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from genesis.schema import Genesis
 from ledger import rlp_encode
 from ledger.codec import address_bytes, bytes_to_int, checksum_address, int_to_bytes
+from ledger.permissions import allowed, current_grants
 from ledger.rlp_decode import decode
 from ledger.state import LedgerReader
 from ledger.tx import Action, InvalidSignatureError, recover_sender
@@ -55,9 +56,10 @@ class Report:
     height: int
 
 
-def compliance_signer(genesis: Genesis, message: bytes, signature: bytes) -> str:
+def compliance_signer(genesis: Genesis, message: bytes, signature: bytes, state: LedgerReader | None = None) -> str:
     """The address that signed `message` (65 bytes r || s || v, v in 0, 1, 27, 28) if it holds
-    the compliance role; InvalidSignatureError or NotCompliance otherwise."""
+    the compliance role (ledger.permissions: screening.review) among the grants in force in
+    `state` (genesis's without one); InvalidSignatureError or NotCompliance otherwise."""
     if len(signature) != SIGNATURE_BYTES:
         raise InvalidSignatureError(f"a signature is {SIGNATURE_BYTES} bytes, not {len(signature)}")
     v = signature[64]
@@ -67,7 +69,8 @@ def compliance_signer(genesis: Genesis, message: bytes, signature: bytes) -> str
         int.from_bytes(signature[:32], "big"),
         int.from_bytes(signature[32:64], "big"),
     )
-    if not any(g.role == "compliance" and g.holder.lower() == signer.lower() for g in genesis.roles):
+    grants = genesis.roles if state is None else current_grants(state, genesis.roles)
+    if not allowed("screening.review", signer, grants):
         raise NotCompliance(f"{signer} does not hold the compliance role")
     return signer
 
@@ -82,7 +85,7 @@ def report_action(transfer_id: int, signature: bytes) -> Action:
 
 def _signer(ctx: ActionContext, message: bytes, signature: bytes) -> str:
     try:
-        return compliance_signer(ctx.genesis, message, signature)
+        return compliance_signer(ctx.genesis, message, signature, ctx.state)
     except InvalidSignatureError as exc:
         raise ActionRejected("bad_signature", f"compliance signature: {exc}") from None
     except NotCompliance as exc:

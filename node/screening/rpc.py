@@ -60,7 +60,7 @@ def _transfer_id(value: object) -> int:
 def _compliance_signer(node: Node, message: bytes, signature: bytes) -> str:
     """The signer of `message` if it holds the compliance role; else an RPC error saying why."""
     try:
-        return compliance_signer(node.genesis, message, signature)
+        return compliance_signer(node.genesis, message, signature, node.chain.ledger)  # the grants in force
     except InvalidSignatureError as exc:
         raise invalid_params(f"signature: {exc}") from None
     except NotCompliance as exc:

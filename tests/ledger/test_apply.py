@@ -83,6 +83,9 @@ class MemoryLedger:
     def transfer(self, transfer_id):
         return self.transfers.get(transfer_id)
 
+    def record(self, key):
+        return None  # no chain records (account controls, grants) in these ledgers
+
     def nonce(self, address):
         return self.nonces.get(address, 0)
 

@@ -36,6 +36,9 @@ class MemoryLedger:
     def transfer(self, transfer_id):
         return None
 
+    def record(self, key):
+        return None  # no chain records (account controls, grants) here
+
     def nonce(self, address):
         return 0
 
