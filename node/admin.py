@@ -49,6 +49,7 @@ from node import peers
 from node.governance import ActionContext, ActionRejected, members_at
 
 PROPOSAL_PREFIX = b"gq:"
+SCREENING_MODEL_KEY = b"screening:model"  # the model hash governance pinned (genesis's until then)
 MAX_DEADLINE_BLOCKS = 1_000_000
 
 
@@ -67,6 +68,7 @@ class ChangeKind(enum.IntEnum):
     SET_PARAM = 3  # a chain parameter (ledger.params.PARAMS)
     REGISTER_NODE = 4  # a node's P2P identity (node/peers.py)
     REVOKE_NODE = 5
+    SET_SCREENING_MODEL = 6  # the model every validator screens with (node/screening/actions.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +79,15 @@ class NodeChange:
     certificate_pem: bytes = b""
     binding: bytes = b""
 
+
+@dataclass(frozen=True, slots=True)
+class ModelChange:
+    """Pin another screening model: the SHA-256 of its manifest.json (node/screening/model.py)."""
+
+    sha256: bytes
+
+
+Change = RoleGrant | ParamChange | NodeChange | ModelChange
 
 ACTION_NAMES = {
     AdminKind.GOV_PROPOSE: "governance.propose",
@@ -91,7 +102,7 @@ ACTION_NAMES = {
 @dataclass(frozen=True, slots=True)
 class Proposal:
     change: ChangeKind
-    grant: RoleGrant | ParamChange | NodeChange
+    grant: Change
     deadline: int
     proposer: str  # lower case
     votes: tuple[str, ...]  # lower-case addresses, in order
@@ -123,15 +134,21 @@ def _grant_fields(grant: RoleGrant) -> list:
     return [grant.role.encode(), address_bytes(grant.holder), grant.namespace.encode()]
 
 
-def _change_fields(change: RoleGrant | ParamChange | NodeChange) -> list:
+def _change_fields(change: Change) -> list:
     if isinstance(change, ParamChange):
         return [change.name.encode(), int_to_bytes(change.value)]
     if isinstance(change, NodeChange):
         return [address_bytes(change.address), change.certificate_pem, change.binding]
+    if isinstance(change, ModelChange):
+        return [change.sha256]
     return _grant_fields(change)
 
 
-def _change_of(kind: ChangeKind, fields: object) -> RoleGrant | ParamChange | NodeChange:
+def _change_of(kind: ChangeKind, fields: object) -> Change:
+    if kind == ChangeKind.SET_SCREENING_MODEL:
+        if not isinstance(fields, list) or len(fields) != 1 or not isinstance(fields[0], bytes) or len(fields[0]) != 32:
+            raise ActionRejected("malformed_action", "a screening-model change carries [the 32-byte model hash]")
+        return ModelChange(fields[0])
     if kind in (ChangeKind.REGISTER_NODE, ChangeKind.REVOKE_NODE):
         if not isinstance(fields, list) or len(fields) != 3 or not all(isinstance(f, bytes) for f in fields):
             raise ActionRejected("malformed_action", "a node change carries [address, certificate, binding]")
@@ -160,7 +177,7 @@ def _grant_of(fields: object) -> RoleGrant:
         raise ActionRejected("invalid_role", str(exc)) from None
 
 
-def propose(change: ChangeKind, grant: RoleGrant | ParamChange | NodeChange, deadline: int) -> Action:
+def propose(change: ChangeKind, grant: Change, deadline: int) -> Action:
     return Action(AdminKind.GOV_PROPOSE,
                   rlp_encode.encode([int_to_bytes(change), _change_fields(grant), int_to_bytes(deadline)]))  # fmt: skip
 
@@ -227,6 +244,9 @@ def _propose(fields: list, ctx: ActionContext) -> None:
         )
     if isinstance(grant, NodeChange):
         _check_node_change(ctx, change, grant)
+    elif isinstance(grant, ModelChange):
+        if ctx.genesis.screening is None:
+            raise ActionRejected("screening_disabled", "this chain's genesis pins no screening model to replace")
     elif isinstance(grant, ParamChange):
         if grant.name not in PARAMS or not PARAMS[grant.name].accepts(grant.value):
             raise ActionRejected("bad_param", describe_param_error(grant))
@@ -318,6 +338,9 @@ def _execute(ctx: ActionContext, proposal: Proposal) -> None:
     if isinstance(change, ParamChange):
         set_param(ctx.state, change)
         return
+    if isinstance(change, ModelChange):
+        ctx.state.put_record(SCREENING_MODEL_KEY, change.sha256)
+        return
     grants = list(current_grants(ctx.state, ctx.genesis.roles))
     if proposal.change == ChangeKind.GRANT_ROLE:
         grants.append(change)
@@ -399,9 +422,18 @@ def describe_proposal(proposal_id: bytes, proposal: Proposal, state: LedgerReade
     }
 
 
-def _describe_change(change: RoleGrant | ParamChange | NodeChange) -> dict:
+def screening_model_in_force(state: LedgerReader, genesis: Genesis) -> bytes:
+    """The SHA-256 of the model every validator screens with after the blocks in `state`."""
+    assert genesis.screening is not None, "only chains that screen pin a model"
+    data = state.record(SCREENING_MODEL_KEY)
+    return data if data is not None else bytes.fromhex(genesis.screening.model_sha256)
+
+
+def _describe_change(change: Change) -> dict:
     if isinstance(change, ParamChange):
         return {"param": {"name": change.name, "value": change.value}}
+    if isinstance(change, ModelChange):
+        return {"screeningModel": {"sha256": change.sha256.hex()}}
     if isinstance(change, NodeChange):
         fingerprint = peers.certificate_fingerprint(change.certificate_pem) if change.certificate_pem else None
         return {"node": {"address": checksum_address(address_bytes(change.address)), "fingerprint": fingerprint}}

@@ -16,7 +16,7 @@ from ledger.authz import ROLES, RoleGrant
 from ledger.currency import format_amount, parse_amount
 from ledger.errors import LedgerError
 from ledger.params import PARAMS, ParamChange
-from node.admin import AdminKind, ChangeKind, NodeChange, account_action, propose, vote
+from node.admin import AdminKind, ChangeKind, ModelChange, NodeChange, account_action, propose, vote
 from node.rpc.client import RpcCallError, RpcClient
 from node.validator_cli import send_action
 
@@ -68,6 +68,11 @@ def run_governance(args: argparse.Namespace, load_key: LoadKey, fail: Fail) -> i
             change, grant = ChangeKind.REGISTER_NODE, NodeChange(entry["address"].lower(), pem, binding)
         elif args.revoke_node:
             change, grant = ChangeKind.REVOKE_NODE, NodeChange(args.revoke_node.lower())
+        elif args.screening_model:
+            from node.screening.model import model_hash  # scikit-learn only for this command
+
+            digest = bytes.fromhex(model_hash(Path(args.screening_model)))
+            change, grant = ChangeKind.SET_SCREENING_MODEL, ModelChange(digest)
         elif args.param:
             name, _, value = args.param.partition("=")
             change, grant = ChangeKind.SET_PARAM, ParamChange(name, int(value))
@@ -155,6 +160,9 @@ def register(commands: argparse._SubParsersAction, account: argparse._SubParsers
         "--register-node", metavar="FILE", help="register a node's P2P identity (`governance identity`)"
     )
     change.add_argument("--revoke-node", metavar="ADDRESS", help="revoke a node's P2P identity: it is disconnected")
+    change.add_argument(
+        "--screening-model", metavar="DIR", help="pin this fraud model (stage it on every node first: `fraud stage`)"
+    )
     p.add_argument("--holder", help="the role holder's 0x address")
     p.add_argument("--namespace", default="*", help="'*', 'prefix:ID_PREFIX' or 'iban:CC:BANKCODE' (default *)")
     p.add_argument("--deadline", type=int, help="last block height at which votes count (default head + 1000)")

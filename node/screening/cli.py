@@ -126,6 +126,28 @@ def _rpc_call(url: str, method: str, *params: object) -> int:
     return 0
 
 
+def cmd_fraud_stage(args: argparse.Namespace) -> int:
+    """Copy a model to HOME/screening-models/<hash>, checked loadable first: every validator must
+    hold it before the governance change of the pin executes, or it stops at that block."""
+    import shutil
+
+    from node.screening.model import ModelError, load_model, model_hash
+    from node.screening.screener import staged_model_dir
+
+    try:
+        digest = model_hash(Path(args.model))
+        load_model(Path(args.model), expected_sha256=digest)
+    except ModelError as exc:
+        return _fail(str(exc))
+    target = staged_model_dir(Path(args.home), digest)
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(args.model, target)
+    print(json.dumps({"sha256": digest, "staged": str(target)}, indent=2))
+    print(f"propose it with: qenex governance propose --screening-model {args.model} --from KEY", file=sys.stderr)
+    return 0
+
+
 def cmd_fraud_held(args: argparse.Namespace) -> int:
     return _rpc_call(args.rpc, "qenex_getHeldTransactions")
 
@@ -188,6 +210,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_fraud_bench)
+    p = fraud.add_parser("stage", help="place a model where the node loads it once governance pins its hash")
+    p.add_argument("--model", required=True, help="model directory from `qenex fraud train`")
+    p.add_argument("--home", required=True, help="the node's home")
+    p.set_defaults(func=cmd_fraud_stage)
     p = fraud.add_parser("held", help="list the transactions held for compliance review")
     p.add_argument("--rpc", default=DEFAULT_RPC_URL, help=f"node JSON-RPC URL (default {DEFAULT_RPC_URL})")
     p.set_defaults(func=cmd_fraud_held)

@@ -1,6 +1,7 @@
 """The node's screening hook: verdicts for ledger transactions before they may enter a block.
 
-Wiring (node/service.py): `Screener.for_node` loads the model pinned in genesis and installs
+Wiring (node/service.py): `Screener.for_node` loads the model pinned on chain (genesis, or a later
+governance change it follows after each block: `_follow_model_pin`) and installs
 `screen` as `ChainRules.screen`, so the block builder asks it about every transaction both at
 admission (`try_add`: a hold or reject keeps it out, the sender gets the rule and reason) and at
 block execution (`add`: a block holding a non-allowed transaction is invalid). After each
@@ -27,6 +28,7 @@ from ledger.hashing import keccak
 from ledger.state import LedgerReader
 from ledger.transfer import Transfer
 from ledger.tx import LedgerTransaction, decode_transaction
+from node.admin import screening_model_in_force
 from node.block import Block, Receipt, ScreeningRecord
 from node.execution import SignedTransaction
 from node.governance import SCREENING_ACTION_KINDS
@@ -38,6 +40,7 @@ from node.screening.review import ReviewQueue
 
 log = logging.getLogger("qenex.screening")
 MODEL_DIR = "screening-model"
+STAGED_MODELS_DIR = "screening-models"  # models staged for a governance change of the pin
 MAX_PRESCORE = 2000  # a JSON-RPC batch holds at most 2000 calls
 MAX_CACHED = 200_000  # verdicts and scores kept between two blocks
 
@@ -70,6 +73,7 @@ class Screener:
         assert model.feature_set == "chain", "the node screens with chain features only"
         self.model = model
         self.params = params
+        self.home = Path(home)
         self.genesis = genesis
         self.exponents = genesis.exponents
         self.model_hash = bytes.fromhex(model.sha256)
@@ -86,15 +90,7 @@ class Screener:
         params = genesis.screening
         if params is None:
             return None
-        model_dir = Path(os.environ.get("QENEX_SCREENING_MODEL", Path(home) / MODEL_DIR))
-        try:
-            model = load_model(model_dir, expected_sha256=params.model_sha256)
-        except ModelError as exc:
-            raise ScreeningConfigError(
-                f"genesis pins screening model {params.model_sha256} but it cannot be used: {exc}"
-            ) from None
-        if model.feature_set != "chain":
-            raise ScreeningConfigError(f"{model_dir}: feature set {model.feature_set!r} cannot screen ledger payments")
+        model = load_pinned_model(home, genesis, screening_model_in_force(chain.ledger, genesis))  # type: ignore[attr-defined]
         single_threaded_inference()
         screener = cls(model, params, genesis, home)
         screener.catch_up(chain)
@@ -212,6 +208,17 @@ class Screener:
         self.expire_held(timestamp)
         self._cache.clear()
         self._scores.clear()
+        self._follow_model_pin()
+
+    def _follow_model_pin(self) -> None:
+        """Screen with the model governance pinned from the next block on, as every validator does;
+        a node that has not staged it stops here rather than screen differently."""
+        assert self.chain_state is not None
+        pinned = screening_model_in_force(self.chain_state, self.genesis)
+        if pinned != self.model_hash:
+            self.model = load_pinned_model(self.home, self.genesis, pinned)
+            self.model_hash = pinned
+            event(log, "screening_model_switched", model_sha256=pinned.hex())
 
     def take_released(self) -> list[bytes]:
         """Held transactions released on chain since the last call (the node admits them)."""
@@ -273,6 +280,31 @@ def _screening_actions(
         if tx is None or tx.action is None or tx.action.kind not in SCREENING_ACTION_KINDS or not receipt.status:
             continue
         yield screening_action_of(tx.action)
+
+
+def load_pinned_model(home: Path, genesis: Genesis, sha256: bytes) -> ScreeningModel:
+    """The model with this hash: genesis's from HOME/screening-model (or $QENEX_SCREENING_MODEL),
+    one pinned later by governance from HOME/screening-models/<hash> (`qenex fraud stage`)."""
+    assert genesis.screening is not None
+    digest = sha256.hex()
+    if digest == genesis.screening.model_sha256:
+        model_dir = Path(os.environ.get("QENEX_SCREENING_MODEL", Path(home) / MODEL_DIR))
+    else:
+        model_dir = staged_model_dir(home, digest)
+    try:
+        model = load_model(model_dir, expected_sha256=digest)
+    except ModelError as exc:
+        raise ScreeningConfigError(
+            f"the chain pins screening model {digest} but {model_dir} cannot be used: {exc}; stage the model with "
+            f"`qenex fraud stage --model DIR --home {home}` and start the node again"
+        ) from None
+    if model.feature_set != "chain":
+        raise ScreeningConfigError(f"{model_dir}: feature set {model.feature_set!r} cannot screen ledger payments")
+    return model
+
+
+def staged_model_dir(home: Path, digest: str) -> Path:
+    return Path(home) / STAGED_MODELS_DIR / digest
 
 
 def install_screening(genesis: Genesis, home: Path, chain: object) -> Screener | None:

@@ -3,15 +3,19 @@ same blocks, and two nodes given the same blocks give byte-identical receipts an
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import coincurve
+import pytest
+from support.nodes import run_cli
 
 from genesis.builder import build_dev_genesis
 from genesis.schema import parse_genesis
 from ledger.hashing import keccak
 from ledger.transfer import Transfer
 from ledger.tx import LedgerTransaction, address_of_key, decode_transaction
+from node.admin import ChangeKind, ModelChange, propose
 from node.block import encode_receipts
 from node.chain import Chain
 from node.execution import SignedTransaction
@@ -19,7 +23,9 @@ from node.screening.actions import decision_action, report_action
 from node.screening.features import DAY, FEATURE_NAMES, replay_blocks
 from node.screening.model import model_hash
 from node.screening.review import decision_message, report_message
-from node.screening.screener import MODEL_DIR, install_screening, payments_of
+from node.screening.screener import MODEL_DIR, ScreeningConfigError, install_screening, payments_of
+
+from .conftest import with_thresholds
 
 VALIDATOR_KEY = keccak(b"screening test validator")
 COMPLIANCE_KEY = keccak(b"screening test compliance")
@@ -177,3 +183,47 @@ def test_compliance_decisions_are_chain_records_every_node_reads(tmp_path, small
     assert screener.screen(held, START + 120).verdict == "reject"
     other, _, _ = make_chain(tmp_path, "b", small_model)
     assert other.execute_proposal(chain.head, [compliance_action(forged, 0), compliance_action(decision, 1)])
+
+
+def test_governance_pins_another_model_and_the_screener_follows_from_the_next_block(tmp_path, small_model):
+    other = with_thresholds(small_model, tmp_path / "other", 300_000, 300_000)  # another model: another hash
+    digest = bytes.fromhex(model_hash(other))
+    chain, screener, listing = make_chain(tmp_path, "a", small_model)
+    governor = bytes.fromhex(listing[0]["private_key"][2:])  # the dev genesis's one governor
+    home = tmp_path / "a"
+    raw = LedgerTransaction(1337, 0, (), action=propose(ChangeKind.SET_SCREENING_MODEL, ModelChange(digest), 50))
+    proposal = signed_action(raw.sign(governor).encode())
+    block, receipts = chain.produce_block([proposal], VALIDATOR_KEY, START + 60)
+    assert receipts[0].status == 1, receipts[0].error_message  # one governor: > 2/3 of the votes at once
+    with pytest.raises(ScreeningConfigError, match="qenex fraud stage"):
+        screener.block_committed(block, receipts)  # not staged: the node stops rather than screen differently
+    staged = run_cli("fraud", "stage", "--model", str(other), "--home", str(home))
+    assert staged.returncode == 0, staged.stderr
+    assert json.loads(staged.stdout)["sha256"] == digest.hex()
+    restarted = install_screening(chain.genesis, home, chain)  # the restart after staging
+    assert restarted.model_hash == digest
+    verdict = restarted.screen(signed(listing, 0, 1, 700, 0, 77), START + 120)
+    assert verdict.model_sha256 == digest
+
+
+def test_a_staged_model_is_switched_to_without_a_restart(tmp_path, small_model):
+    other = with_thresholds(small_model, tmp_path / "other", 300_000, 300_000)
+    digest = bytes.fromhex(model_hash(other))
+    chain, screener, listing = make_chain(tmp_path, "a", small_model)
+    governor = bytes.fromhex(listing[0]["private_key"][2:])
+    assert run_cli("fraud", "stage", "--model", str(other), "--home", str(tmp_path / "a")).returncode == 0
+    raw = LedgerTransaction(1337, 0, (), action=propose(ChangeKind.SET_SCREENING_MODEL, ModelChange(digest), 50))
+    block, receipts = chain.produce_block([signed_action(raw.sign(governor).encode())], VALIDATOR_KEY, START + 60)
+    screener.block_committed(block, receipts)
+    assert screener.model_hash == digest
+    not_a_governor = LedgerTransaction(
+        1337, 0, (), action=propose(ChangeKind.SET_SCREENING_MODEL, ModelChange(b"\1" * 32), 50)
+    )
+    _, [refused] = chain.produce_block([signed_action(not_a_governor.sign(COMPLIANCE_KEY).encode())], VALIDATOR_KEY,
+                                       START + 120)  # fmt: skip
+    assert refused.status == 0 and refused.error_rule == "unauthorized"
+
+
+def signed_action(raw: bytes) -> SignedTransaction:
+    tx = decode_transaction(raw)
+    return SignedTransaction(tx, raw, keccak(raw), tx.sender())
