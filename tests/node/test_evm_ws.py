@@ -14,6 +14,7 @@ from web3 import Web3
 
 from contracts.bridge.addresses import token_address
 from contracts.compiler import load_artifact
+from node.rpc.auth import home_credentials
 
 EUR = Web3.to_checksum_address(token_address("EUR"))
 
@@ -84,7 +85,10 @@ def test_filters_and_txpool(node):
     blocks = rpc(url, "eth_newBlockFilter")["result"]
     pending = rpc(url, "eth_newPendingTransactionFilter")["result"]
     logs = rpc(url, "eth_newFilter", {"address": EUR})["result"]
-    assert rpc(url, "txpool_status")["result"] == {"pending": "0x0", "queued": "0x0"}
+    assert rpc(url, "txpool_status", headers=home_credentials(process.home))["result"] == {
+        "pending": "0x0",
+        "queued": "0x0",
+    }
     eur = chain.w3.eth.contract(address=EUR, abi=load_artifact("TestToken")["abi"])
     receipt = chain.send(eur.functions.transfer(chain.address(2), 3), 1)
     tx_hash = "0x" + bytes(receipt["transactionHash"]).hex()
