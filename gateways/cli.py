@@ -166,7 +166,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except ValueError as error:
         return _fail(str(error), code=2)
     inbox = Path(args.inbox) if args.inbox else None
-    config = ServiceConfig(args.rpc, key, account_map, version, args.host, args.port, args.max_body_bytes, inbox)
+    config = ServiceConfig(args.rpc, key, account_map, version, args.host, args.port, args.max_body_bytes, inbox,
+                           require_login=args.require_login)  # fmt: skip
     return run(config)
 
 
@@ -228,4 +229,6 @@ def add_commands(gateway: argparse._SubParsersAction) -> None:
     p.add_argument("--port", type=int, default=8650, help="port (default 8650; 0 picks a free one)")
     p.add_argument("--max-body-bytes", type=int, default=None, help="largest message accepted (default 4 MiB)")
     p.add_argument("--inbox", metavar="DIR", help="also book message files dropped in DIR (-> DIR/done, DIR/rejected)")
+    p.add_argument("--require-login", action="store_true",
+                   help="answer only operators with a session from the node (qenex operator login)")  # fmt: skip
     p.set_defaults(func=cmd_serve)
