@@ -31,15 +31,21 @@ class InsecureSecretFileError(OSError):
 
 
 def check_private(path: Path) -> None:
-    """Refuse `path` if group or others have any permission on it (absent files pass)."""
+    """Refuse `path` if others have any permission on it, or its group has any while the file is
+    ours (absent files pass). A file owned by another user (root) that we read through our group
+    may be group-readable, never group-writable: that is how Kubernetes mounts a Secret with
+    `defaultMode: 0440` and `fsGroup` (deploy/kubernetes/)."""
     try:
-        mode = stat.S_IMODE(path.stat().st_mode)
+        info = path.stat()
     except FileNotFoundError:
         return
-    if mode & 0o077:
+    mode = stat.S_IMODE(info.st_mode)
+    refused = mode & 0o077 if info.st_uid == os.geteuid() else mode & 0o027
+    if refused:
         wanted = "700" if path.is_dir() else "600"
         raise InsecureSecretFileError(
-            f"{path} holds secrets but has mode {mode:04o} (readable by other users); run: chmod {wanted} {path}"
+            f"{path} holds secrets but has mode {mode:04o} (other users may read or change it); "
+            f"run: chmod {wanted} {path}"
         )
 
 
