@@ -37,6 +37,9 @@ log = logging.getLogger("qenex.rpc.guard")
 
 LOGIN_BODY_BYTES_MAX = 4096
 CORS_HEADERS = "Content-Type, Authorization, X-API-Key"
+# With rpc.public_methods = "authenticated" only the probes and the operator login stay open:
+# GraphQL, the explorer's data and WebSocket upgrades need a credential like JSON-RPC calls.
+OPEN_WHEN_AUTHENTICATED = frozenset({"/health", "/ready", "/admin/login"})
 
 
 def _rpc_error_response(error: RpcError, status: int, headers: dict[str, str] | None = None) -> web.Response:
@@ -127,6 +130,14 @@ class RpcGuard:
             request[PRINCIPAL_KEY] = self.authenticator.principal(request.headers)
         except AuthError as exc:
             return _rpc_error_response(RpcError(UNAUTHORIZED, f"authentication failed: {exc}"), 401,
+                                       {"WWW-Authenticate": 'Bearer realm="qenex"'})  # fmt: skip
+        if (
+            self.policy.public_methods == "authenticated"
+            and request[PRINCIPAL_KEY] is None
+            and request.path not in OPEN_WHEN_AUTHENTICATED
+            and not (request.path == "/" and request.method == "POST")  # JSON-RPC: refused per call
+        ):
+            return _rpc_error_response(RpcError(UNAUTHORIZED, "this node answers only authenticated callers"), 401,
                                        {"WWW-Authenticate": 'Bearer realm="qenex"'})  # fmt: skip
         response = await handler(request)
         if allowed_origin is not None and not response.prepared:

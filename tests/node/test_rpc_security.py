@@ -230,6 +230,10 @@ def test_tls_and_every_method_authenticated(tmp_path):
         token = run_cli("rpc", "jwt-token", "--home", str(home)).stdout.strip()
         status, _, reply = _post(node.url, _call("eth_chainId"), {"Authorization": f"Bearer {token}"}, context=context)
         assert status == 200 and reply["result"] == "0x539"
+        status, _, reply = _post(node.url + "/graphql", {"query": "{ block { number } }"}, context=context)
+        assert status == 401 and reply["error"]["code"] == UNAUTHORIZED  # GraphQL is no way around it
+        with urllib.request.urlopen(node.url + "/health", context=context, timeout=10) as probe:
+            assert probe.status in (200, 503)  # the probes stay open
         with pytest.raises(OSError):  # plain HTTP is not served on the TLS port
             _post(node.url.replace("https://", "http://"), _call("eth_chainId"))
     finally:
