@@ -192,15 +192,28 @@ def _check_account_currency(account: object, currency: str | None, path: str, pr
 # --- MT103 ----------------------------------------------------------------------------------------
 
 
-def _mt103(view: Json, prefix: str, context: _Context) -> PaymentInstruction | None:
-    problems = context.problems
+def _mt_money(
+    view: Json, prefix: str, problems: list[Problem]
+) -> tuple[Json, str | None, str | None, int | None, bytes, str]:
+    """What MT103 and MT202 carry alike: parties, :32A: currency and amount (text and minor
+    units), the UETR of {3:{121:}} and the :20: reference."""
     parties = view.get("parties") if isinstance(view.get("parties"), dict) else {}
     currency = _get(view, "currency")
     amount_text = _get(view, "amount")
     amount = _minor_units(amount_text, currency, f"{prefix}:32A:", problems)
-    uetr_text = _get(view, "uetr")
-    uetr = _uetr_bytes(uetr_text, f"{prefix}{{3:{{121:}}}}", problems)
-    reference = _get(view, "references", "sender") or ""
+    uetr = _uetr_bytes(_get(view, "uetr"), f"{prefix}{{3:{{121:}}}}", problems)
+    return parties, currency, amount_text, amount, uetr, _get(view, "references", "sender") or ""
+
+
+def _identity(uetr: bytes, fallback: list[str]) -> list[str]:
+    """The parts a transfer id derives from: the UETR when there is one (it names the payment
+    across formats), else the message's own identifiers."""
+    return [str(uuid.UUID(bytes=uetr))] if uetr else fallback
+
+
+def _mt103(view: Json, prefix: str, context: _Context) -> PaymentInstruction | None:
+    problems = context.problems
+    parties, currency, amount_text, amount, uetr, reference = _mt_money(view, prefix, problems)
     debit = _account(
         [
             _get(parties, "ordering_customer", "account"),
@@ -224,16 +237,8 @@ def _mt103(view: Json, prefix: str, context: _Context) -> PaymentInstruction | N
         problems,
     )
     e2e = _end_to_end(reference, f"{prefix}:20:", problems)
-    if uetr:
-        parts = [str(uuid.UUID(bytes=uetr))]
-    else:
-        parts = [
-            reference,
-            _get(view, "sender") or "",
-            _get(view, "value_date") or "",
-            currency or "",
-            amount_text or "",
-        ]
+    parts = _identity(uetr, [reference, _get(view, "sender") or "", _get(view, "value_date") or "", currency or "",
+                             amount_text or ""])  # fmt: skip
     if amount is None or not debit or not credit or currency is None:
         return None
     original = OriginalIds(reference, "MT103")
@@ -250,12 +255,7 @@ def _mt202(view: Json, prefix: str, context: _Context) -> PaymentInstruction | N
     """
     problems = context.problems
     kind = "mt202cov" if view.get("type") == "mt202cov" else "mt202"
-    parties = view.get("parties") if isinstance(view.get("parties"), dict) else {}
-    currency = _get(view, "currency")
-    amount_text = _get(view, "amount")
-    amount = _minor_units(amount_text, currency, f"{prefix}:32A:", problems)
-    uetr = _uetr_bytes(_get(view, "uetr"), f"{prefix}{{3:{{121:}}}}", problems)
-    reference = _get(view, "references", "sender") or ""
+    parties, currency, amount_text, amount, uetr, reference = _mt_money(view, prefix, problems)
     related = _get(view, "references", "related") or ""
     debit = _account(
         [
@@ -279,11 +279,8 @@ def _mt202(view: Json, prefix: str, context: _Context) -> PaymentInstruction | N
     )
     # CBPR+ maps pacs.009 EndToEndId to :21:; NONREF means there is none, so :20: stands in.
     e2e = _end_to_end(related if related and related != "NONREF" else reference, f"{prefix}:21:", problems)
-    if uetr:
-        parts = [str(uuid.UUID(bytes=uetr))]
-    else:
-        parts = [reference, related, _get(view, "sender") or "", _get(view, "value_date") or "", currency or ""]
-        parts.append(amount_text or "")
+    parts = _identity(uetr, [reference, related, _get(view, "sender") or "", _get(view, "value_date") or "",
+                             currency or "", amount_text or ""])  # fmt: skip
     if amount is None or not debit or not credit or currency is None:
         return None
     original = OriginalIds(reference, "MT202COV" if kind == "mt202cov" else "MT202")
@@ -352,7 +349,7 @@ def _iso_payment(
     )
     uetr = _uetr_bytes(_get(tx, "uetr"), f"{path}/PmtId/UETR", problems)
     e2e = _end_to_end(_get(tx, "end_to_end_id"), f"{path}/PmtId/EndToEndId", problems)
-    parts = [str(uuid.UUID(bytes=uetr))] if uetr else [p or "" for p in id_parts]
+    parts = _identity(uetr, [p or "" for p in id_parts])
     if amount is None or not debit or not credit or currency is None:
         return None
     original = OriginalIds(
@@ -443,7 +440,7 @@ def _pain008(message: Json, context: _Context) -> list[PaymentInstruction]:
             e2e = _end_to_end(_get(tx, "end_to_end_id"), f"{path}/PmtId/EndToEndId", problems)
             scheme_id, mandate = _get(block, "creditor_scheme_id") or "", _get(tx, "mandate_id") or ""
             collection_date = _get(block, "requested_collection_date") or ""
-            parts = [str(uuid.UUID(bytes=uetr))] if uetr else [scheme_id, mandate, e2e, collection_date]
+            parts = _identity(uetr, [scheme_id, mandate, e2e, collection_date])
             if amount is None or not debit or not credit or currency is None:
                 continue
             original = OriginalIds(context.message_id, context.message_name, _get(tx, "instr_id") or "")

@@ -193,8 +193,6 @@ def cmd_devnet(args: argparse.Namespace) -> int:
     if args.validators < 1 or args.full_nodes < 0:
         return fail("--validators must be at least 1 and --full-nodes at least 0")
     if args.validators > 1 or args.full_nodes:
-        if args.screening_model:  # review decisions are per node for now (docs/screening.md)
-            return fail("--screening-model works with one validator for now (see docs/screening.md)")
         return _devnet_cluster(args, home)
     return _devnet_single(args, home)
 
@@ -211,8 +209,16 @@ def _devnet_cluster(args: argparse.Namespace, home: Path) -> int:
     try:
         nodes = prepare(home, args.validators, args.full_nodes, args.accounts, args.block_interval_ms,
                         args.rpc_port, args.p2p_port)  # fmt: skip
+        if args.screening_model and not (Path(nodes[0]["home"]) / "data").exists():
+            from genesis.builder import COMPLIANCE_KEY_FILE, enable_screening, write_private
+
+            for node in nodes:  # the same genesis change in every home: they must stay identical
+                enable_screening(Path(node["home"]), Path(args.screening_model), args.hold_expiry_seconds)
+            key = (Path(nodes[0]["home"]) / COMPLIANCE_KEY_FILE).read_text()
+            write_private(home / COMPLIANCE_KEY_FILE, key)  # where docs/screening.md's commands read it
         print(f"starting {len(nodes)} node processes in {home} ...", flush=True)
-        cluster = start_cluster(home, nodes, args.log_level)
+        cluster = start_cluster(home, nodes, args.log_level, on_started=lambda node, count: print(
+            f"  [{count}/{len(nodes)}] {node.name} serving at {node.rpc_url}", flush=True))  # fmt: skip
     except (FileExistsError, ValueError, RuntimeError, OSError) as exc:
         return fail(str(exc))
     listing = json.loads((home / DEV_ACCOUNTS_FILE).read_text())

@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -125,7 +126,10 @@ def start_node(home: Path, log_level: str, env: dict[str, str] | None = None) ->
     raise RuntimeError(f"node {home.name} did not start; see {home / 'node.log'}")
 
 
-def start_cluster(home: Path, nodes: list[dict], log_level: str) -> list[ClusterNode]:
+def start_cluster(
+    home: Path, nodes: list[dict], log_level: str, on_started: Callable[[ClusterNode, int], None] | None = None
+) -> list[ClusterNode]:
+    """Start every node and wait for each to serve; `on_started(node, count)` reports progress."""
     started: list[ClusterNode] = []
     try:
         for node in nodes:
@@ -134,6 +138,8 @@ def start_cluster(home: Path, nodes: list[dict], log_level: str) -> list[Cluster
             process, url = start_node(node_home, log_level)
             p2p = f"{config['p2p']['host']}:{config['p2p']['port']}"
             started.append(ClusterNode(config["name"], config["role"], node_home, process, url, p2p))
+            if on_started is not None:
+                on_started(started[-1], len(started))
     except BaseException:
         stop_cluster(started)
         raise

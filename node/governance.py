@@ -47,6 +47,9 @@ class ActionKind(IntEnum):
     APPROVE = 3
 
 
+SCREENING_ACTION_KINDS = frozenset((10, 11))  # compliance decision, fraud report: node/screening/actions.py
+
+
 class ActionRejected(LedgerError):
     """A chain action breaks a rule; `rule` is its stable code."""
 
@@ -151,8 +154,12 @@ def apply_action(action: Action, ctx: ActionContext) -> None:
         _apply_proposal(action.payload, ctx)
     elif action.kind == ActionKind.APPROVE:
         _apply_approval(action.payload, ctx)
+    elif action.kind in SCREENING_ACTION_KINDS:
+        from node.screening.actions import apply_screening_action  # screening imports this module
+
+        apply_screening_action(action, ctx)
     else:
-        raise ActionRejected("unknown_action", f"action kind {action.kind} is not one of 1, 2, 3")
+        raise ActionRejected("unknown_action", f"action kind {action.kind} is not one of 1, 2, 3, 10, 11")
 
 
 def _current(ctx: ActionContext) -> list[Member]:

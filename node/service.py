@@ -22,7 +22,14 @@ from genesis.builder import GENESIS_FILE, VALIDATOR_KEY_FILE
 from genesis.schema import Genesis, load_genesis
 from ledger.codec import address_bytes
 from ledger.hashing import keccak
-from ledger.tx import InvalidSignatureError, TransactionDecodeError, address_of_key, decode_transaction
+from ledger.tx import (
+    Action,
+    InvalidSignatureError,
+    LedgerTransaction,
+    TransactionDecodeError,
+    address_of_key,
+    decode_transaction,
+)
 from node.balance_cache import LedgerBalanceCache
 from node.block import Block, Receipt
 from node.chain import Chain, ExecutedBlock
@@ -119,6 +126,22 @@ class Node:
             self.screening.prescore(raws, timestamp or max(head.timestamp, int(time.time())))  # one model call
 
     # --- admission ---------------------------------------------------------------------------
+
+    def _admit_released(self, raws: list[bytes]) -> None:
+        """Held transactions compliance released on chain join the mempool (they now screen as
+        released); one that no longer books (its nonce was used meanwhile) is logged and dropped."""
+        for raw in raws:
+            try:
+                self.admit(raw)
+            except TransactionRejected as rejected:
+                event(log, "released_tx_not_admitted", logging.WARNING, rule=rejected.rule, reason=rejected.message)
+
+    def submit_action(self, action: Action) -> SignedTransaction:
+        """Put a chain action on its way, signed with this node's key (evidence it saw, a
+        compliance decision relayed for an officer whose own signature is inside the action)."""
+        nonce = self.chain.ledger.nonce(self.address) + self.mempool.pending_count(self.address)
+        tx = LedgerTransaction(self.genesis.chain_id, nonce, (), action=action)
+        return self.admit(tx.sign(self.validator_key).encode())
 
     def admit(self, raw: bytes) -> SignedTransaction:
         """Check a raw transaction and put it in the mempool; raise TransactionRejected if not."""
@@ -271,6 +294,8 @@ class Node:
             parked, self.parked = list(self.parked), {}
             for raw in parked:  # in arrival order, so one sender's nonces come in sequence
                 self.admit_gossiped(raw)
+        if self.screening is not None:
+            self._admit_released(self.screening.take_released())
         receipts = executed.outcome.receipts
         self._observe_block(block.header.number, executed.tx_hashes, receipts, time.perf_counter() - started)
         for listener in self.block_listeners:
@@ -306,6 +331,8 @@ class Node:
         if self.screening is not None:
             self.screening.block_committed(block, receipts)
         self.mempool.remove(batch)
+        if self.screening is not None:
+            self._admit_released(self.screening.take_released())
         self.balances.block_committed(block.header.number)
         if len(self.mempool):
             self._readmit_waiting()

@@ -77,7 +77,7 @@ fi
 log "booting $abi in qemu (software emulation)"
 serial=$build/serial.log
 set +e
-timeout 240 qemu-system-x86_64 -m 512M -smp 2 -nic none -nographic -no-reboot \
+timeout 480 qemu-system-x86_64 -m 1G -smp 2 -nic none -nographic -no-reboot \
   "${virtfs[@]}" -kernel "$vmlinuz" -initrd "$build/initramfs.cpio.gz" \
   -append 'console=ttyS0 panic=-1 loglevel=4' </dev/null >"$serial" 2>&1
 status=$?

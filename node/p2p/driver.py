@@ -41,7 +41,6 @@ from consensus.types import (
     VoteReceived,
 )
 from consensus.wal import DoubleSignError, SigningWal
-from ledger.tx import LedgerTransaction
 from node import governance
 from node.block import Block
 from node.chain import ExecutedBlock
@@ -92,6 +91,7 @@ class ConsensusDriver:
         self.future: list[wire.ProposalMessage | wire.VoteMessage] = []
         self.peer_heads: dict[str, int] = {}
         self.sync_request: tuple[str, float] | None = None  # (peer, deadline)
+        self.sync_started_at: int | None = None  # our height when peers were first seen ahead
         self.hold_until = 0.0
         self.height_started = time.monotonic()
         self.evidence: list[Evidence] = []
@@ -252,10 +252,8 @@ class ConsensusDriver:
         """Put the equivocation on chain: an EVIDENCE action signed with our node key."""
         node = self.node
         votes = (wire.encode(wire.VoteMessage(found.vote_a)), wire.encode(wire.VoteMessage(found.vote_b)))
-        nonce = node.chain.ledger.nonce(node.address) + node.mempool.pending_count(node.address)
-        tx = LedgerTransaction(node.genesis.chain_id, nonce, (), action=governance.evidence(*votes))
         try:
-            node.admit(tx.sign(node.validator_key).encode())
+            node.submit_action(governance.evidence(*votes))
         except TransactionRejected as rejected:  # e.g. another validator's report was first
             event(log, "evidence_not_sent", logging.INFO, rule=rejected.rule, reason=rejected.message)
 
@@ -416,6 +414,18 @@ class ConsensusDriver:
         self.sync_request = (peer, time.monotonic() + SYNC_REQUEST_TIMEOUT_S)
         self.network.send(peer, wire.encode(wire.GetBlocksMessage(head + 1, count)))
 
+    def sync_status(self) -> tuple[int, int, int] | None:
+        """(starting, current, highest) block while peers are more than one block ahead (what
+        eth_syncing reports), else None: one block behind is ordinary consensus, not syncing."""
+        head = self.node.chain.height
+        best = max(self.peer_heads.values(), default=head)
+        if best <= head + 1:
+            self.sync_started_at = None
+            return None
+        if self.sync_started_at is None:
+            self.sync_started_at = head
+        return self.sync_started_at, head, best
+
     def _serve_blocks(self, peer: str, request: wire.GetBlocksMessage) -> None:
         if self.network is None:
             return
@@ -451,7 +461,10 @@ class ConsensusDriver:
             self.node.metrics.synced_blocks.inc()
         self.sync_request = None
         if imported:
-            event(log, "blocks_synced", peer=peer, blocks=imported, height=self.node.chain.height)
+            status = self.sync_status()
+            target = status[2] if status is not None else self.node.chain.height
+            event(log, "blocks_synced", peer=peer, blocks=imported, height=self.node.chain.height, target=target,
+                  remaining=target - self.node.chain.height)  # fmt: skip
             self.state = sm.State(config=self._config_for(self.node.chain.height + 1),
                                   height=self.node.chain.height + 1, round_started=False)  # fmt: skip
             self._after_height(self.node.chain.height)

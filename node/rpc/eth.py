@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from eth_bloom import BloomFilter
 from eth_utils import to_checksum_address
 
+from contracts.events import decode_log
 from contracts.evm.query import CallArgs, CallFailed, CallReverted, StateReader
 from contracts.evm.trace import trace_block
 from contracts.evm.transaction import MAX_TX_BYTES, EthTransaction, decode_ethereum, is_ethereum_raw
@@ -102,6 +103,7 @@ class EthRpc:
             "eth_maxPriorityFeePerGas": lambda p: qty(self._min_tip()),
             "eth_feeHistory": self.fee_history,
             "qenex_getTransactionPostings": self.get_transaction_postings,
+            "qenex_getTransactionEvents": self.get_transaction_events,
             "debug_traceTransaction": self.trace_transaction,
             "debug_traceBlockByNumber": self.trace_block_by_number,
             "debug_traceBlockByHash": self.trace_block_by_hash,
@@ -300,6 +302,26 @@ class EthRpc:
             "error": None if receipt.status else {"rule": receipt.error_rule, "message": receipt.error_message},
             "postings": [serialize_posting(p, exponents) for p in receipt.postings],
         }
+
+    def get_transaction_events(self, params: list) -> list[dict] | None:
+        """An Ethereum transaction's logs, each decoded when it is an event of a contract this
+        project ships or of the ERC-20 interface (contracts/events.py), else `decoded: null`."""
+        tx_hash = _bytes(_param(params, 0, "transaction hash"), "transaction hash", 32)
+        location = self.chain.locate_transaction(tx_hash)
+        if location is None:
+            return None
+        evm = self.chain.receipt(location).evm
+        logs = () if evm is None else evm.logs
+        return [
+            {
+                "index": qty(index),
+                "address": to_checksum_address(log.address),
+                "topics": [data(t) for t in log.topics],
+                "data": data(log.data),
+                "decoded": decode_log(log.address, list(log.topics), log.data),
+            }
+            for index, log in enumerate(logs)
+        ]
 
     def get_block_receipts(self, params: list) -> list[dict] | None:
         tag = _param(params, 0, "block")

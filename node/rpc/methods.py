@@ -106,7 +106,7 @@ class RpcMethods:
             "net_listening": lambda p: True,
             "net_peerCount": lambda p: qty(self.node.consensus.peer_count() if self.node.consensus else 0),
             "eth_chainId": lambda p: qty(self.node.genesis.chain_id),
-            "eth_syncing": lambda p: False,
+            "eth_syncing": self.syncing,
             "eth_accounts": lambda p: [],
             "eth_gasPrice": lambda p: qty(self.node.genesis.block.base_fee_per_gas),
             "eth_blockNumber": lambda p: qty(self.chain.height),
@@ -141,6 +141,14 @@ class RpcMethods:
             ],
         }
         return ledger | EthRpc(self, ledger).table()
+
+    def syncing(self, params: list) -> dict | bool:
+        """False when caught up, else the execution-apis sync object (block sync from peers)."""
+        status = self.node.consensus.sync_status() if self.node.consensus is not None else None
+        if status is None:
+            return False
+        starting, current, highest = status
+        return {"startingBlock": qty(starting), "currentBlock": qty(current), "highestBlock": qty(highest)}
 
     # --- blocks --------------------------------------------------------------------------------
 

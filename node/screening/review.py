@@ -6,7 +6,9 @@ if nobody decides within `hold_expiry_seconds` it expires. While a sender has a 
 held, its later transactions are refused: they would need the held one's nonce first.
 
 Decisions and fraud reports are signed by the compliance key over a domain-separated message
-(`decision_message`, `report_message`), so the node checks the signer against the on-chain roles.
+(`decision_message`, `report_message`) and travel to the chain inside chain actions
+(node/screening/actions.py): every validator must apply the same decision, since each re-screens
+the blocks it is asked to accept. The queue itself is this node's memory of what it held.
 """
 
 from __future__ import annotations

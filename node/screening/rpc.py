@@ -8,6 +8,8 @@
 
 `sig` is a 65-byte secp256k1 signature (r || s || v, v in {0, 1, 27, 28}) over
 `review.decision_message` / `review.report_message`; its signer must hold the compliance role.
+The node relays a decision or report to the chain as an action (node/screening/actions.py) and
+answers with the action transaction's hash; it takes effect on every node when that commits.
 """
 
 from __future__ import annotations
@@ -15,16 +17,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from contracts.evm.transaction import is_ethereum_raw
-from ledger.tx import InvalidSignatureError, decode_transaction, recover_sender
+from ledger.tx import Action, InvalidSignatureError, decode_transaction
 from node.execution import TransactionRejected
 from node.rpc.errors import RESOURCE_NOT_FOUND, TRANSACTION_REJECTED, RpcError, invalid_params
 from node.rpc.serialize import data, serialize_screening
-from node.screening.review import DECISIONS, ReviewError, decision_message, report_message
+from node.screening.actions import NotCompliance, compliance_signer, decision_action, report_action
+from node.screening.review import DECISIONS, decision_message, report_message
 
 if TYPE_CHECKING:
     from node.service import Node
 
 MAX_EXPORT_BLOCKS = 1000
+DECIDED = {"release": "released", "reject": "rejected"}
 SCREENING_DISABLED = -32004  # EIP-1474 "method not supported": this chain pins no model
 
 
@@ -53,21 +57,21 @@ def _transfer_id(value: object) -> int:
     return number
 
 
-def compliance_signer(node: Node, message: bytes, signature: bytes) -> str:
-    """The address that signed `message`, if it holds the compliance role; else an RPC error."""
-    v = signature[64]
+def _compliance_signer(node: Node, message: bytes, signature: bytes) -> str:
+    """The signer of `message` if it holds the compliance role; else an RPC error saying why."""
     try:
-        signer = recover_sender(
-            message,
-            v - 27 if v >= 27 else v,
-            int.from_bytes(signature[:32], "big"),
-            int.from_bytes(signature[32:64], "big"),
-        )
+        return compliance_signer(node.genesis, message, signature)
     except InvalidSignatureError as exc:
         raise invalid_params(f"signature: {exc}") from None
-    if not any(g.role == "compliance" and g.holder.lower() == signer.lower() for g in node.genesis.roles):
-        raise RpcError(TRANSACTION_REJECTED, f"{signer} does not hold the compliance role", {"rule": "unauthorized"})
-    return signer
+    except NotCompliance as exc:
+        raise RpcError(TRANSACTION_REJECTED, str(exc), {"rule": "unauthorized"}) from None
+
+
+def _submit(node: Node, action: Action) -> str:
+    try:
+        return data(node.submit_action(action).hash)
+    except TransactionRejected as rejected:
+        raise RpcError(TRANSACTION_REJECTED, rejected.message, {"rule": rejected.rule}) from None
 
 
 def methods(node: Node) -> dict:
@@ -83,50 +87,51 @@ def methods(node: Node) -> dict:
         return [_held_json(entry) for entry in screener().queue.held()]
 
     def status(params: list) -> dict | None:
-        entry = screener().queue.get(_hex(_param(params, 0, "transaction hash"), "transaction hash", 32))
-        return None if entry is None else _held_json(entry)
+        """The local queue's view of a held transaction, with the decision recorded on chain."""
+        s = screener()
+        tx_hash = _hex(_param(params, 0, "transaction hash"), "transaction hash", 32)
+        entry, decided = s.queue.get(tx_hash), s.decision(tx_hash)
+        if entry is None and decided is None:
+            return None
+        status = {} if entry is None else _held_json(entry)
+        if decided is not None:
+            status.update(
+                hash=data(tx_hash),
+                status=DECIDED[decided.decision],
+                decidedBy=decided.by,
+                decidedAtBlock=decided.height,
+            )
+        return status
 
     def review(params: list) -> dict:
+        """Relay a compliance decision to the chain; every node applies it when its block commits."""
         s = screener()
         tx_hash = _hex(_param(params, 0, "transaction hash"), "transaction hash", 32)
         decision = _param(params, 1, "decision")
         if decision not in DECISIONS:
             raise invalid_params(f"decision must be one of {DECISIONS}")
-        signer = compliance_signer(
-            node,
-            decision_message(node.genesis.chain_id, tx_hash, decision),
-            _hex(_param(params, 2, "signature"), "signature", 65),
-        )
-        try:
-            entry = s.decide(tx_hash, decision, signer)
-        except ReviewError as exc:
-            raise RpcError(RESOURCE_NOT_FOUND, str(exc)) from None
-        if decision == "release":
-            try:
-                node.admit(entry.signed.raw)
-            except TransactionRejected as rejected:
-                raise RpcError(
-                    TRANSACTION_REJECTED,
-                    f"released, but it no longer books: {rejected.message}",
-                    {"rule": rejected.rule},
-                ) from None
-        return _held_json(entry)
+        signature = _hex(_param(params, 2, "signature"), "signature", 65)
+        _compliance_signer(node, decision_message(node.genesis.chain_id, tx_hash, decision), signature)
+        known = s.decision(tx_hash)
+        if known is not None:
+            raise RpcError(RESOURCE_NOT_FOUND, f"transaction 0x{tx_hash.hex()} was already {DECIDED[known.decision]}")
+        if node.chain.locate_transaction(tx_hash) is not None:
+            raise RpcError(RESOURCE_NOT_FOUND, f"transaction 0x{tx_hash.hex()} is already in a block")
+        action_hash = _submit(node, decision_action(tx_hash, decision, signature))
+        return {"hash": data(tx_hash), "decision": decision, "status": "submitted", "actionTransaction": action_hash}
 
     def report(params: list) -> dict:
+        """Relay a confirmed-fraud report to the chain (it feeds features from the block recording it)."""
         s = screener()
         transfer_id = _transfer_id(_param(params, 0, "transfer id"))
-        signer = compliance_signer(
-            node,
-            report_message(node.genesis.chain_id, transfer_id),
-            _hex(_param(params, 1, "signature"), "signature", 65),
-        )
-        stored = node.chain.ledger.transfer(transfer_id)
-        if stored is None:
+        signature = _hex(_param(params, 1, "signature"), "signature", 65)
+        _compliance_signer(node, report_message(node.genesis.chain_id, transfer_id), signature)
+        if node.chain.ledger.transfer(transfer_id) is None:
             raise RpcError(RESOURCE_NOT_FOUND, f"no booked transfer {transfer_id:#x}")
         if s.reported(transfer_id):
             return {"transferId": hex(transfer_id), "status": "already_reported"}
-        s.report_fraud(stored.transfer.credit_account_id, stored.timestamp, transfer_id, signer)
-        return {"transferId": hex(transfer_id), "status": "reported", "effective": "next block"}
+        action_hash = _submit(node, report_action(transfer_id, signature))
+        return {"transferId": hex(transfer_id), "status": "submitted", "actionTransaction": action_hash}
 
     def labelled(params: list) -> dict:
         s = screener()

@@ -5,7 +5,8 @@ Wiring (node/service.py): `Screener.for_node` loads the model pinned in genesis 
 admission (`try_add`: a hold or reject keeps it out, the sender gets the rule and reason) and at
 block execution (`add`: a block holding a non-allowed transaction is invalid). After each
 committed block the node calls `block_committed`, which folds the block into the feature state,
-applies confirmed-fraud reports and expires held transactions.
+applies the confirmed-fraud reports and compliance decisions the block recorded (chain actions:
+node/screening/actions.py) and expires held transactions.
 
 Determinism: a verdict is a function of the feature state after the parent block, the block's
 timestamp and the transaction, with a model whose hash genesis pins; scores are integers (ppm).
@@ -13,7 +14,6 @@ timestamp and the transaction, with a model whose hash genesis pins; scores are 
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import time
@@ -24,18 +24,20 @@ from pathlib import Path
 from contracts.evm.transaction import is_ethereum_raw
 from genesis.schema import Genesis, GenesisError, ScreeningParams
 from ledger.hashing import keccak
+from ledger.state import LedgerReader
 from ledger.transfer import Transfer
 from ledger.tx import LedgerTransaction, decode_transaction
 from node.block import Block, Receipt, ScreeningRecord
 from node.execution import SignedTransaction
+from node.governance import SCREENING_ACTION_KINDS
 from node.log import event
+from node.screening.actions import REPORT_PREFIX, Decision, decision_of, report_of, screening_action_of
 from node.screening.features import FeatureConfig, FeatureState, Payment
 from node.screening.model import ModelError, ScreeningModel, Verdict, load_model, single_threaded_inference
-from node.screening.review import HeldTransaction, ReviewQueue
+from node.screening.review import ReviewQueue
 
 log = logging.getLogger("qenex.screening")
 MODEL_DIR = "screening-model"
-REPORTS_FILE = "screening-reports.jsonl"
 MAX_PRESCORE = 2000  # a JSON-RPC batch holds at most 2000 calls
 MAX_CACHED = 200_000  # verdicts and scores kept between two blocks
 
@@ -73,10 +75,8 @@ class Screener:
         self.model_hash = bytes.fromhex(model.sha256)
         self.state = FeatureState(FeatureConfig(label_delay_seconds=params.label_delay_seconds))
         self.queue = ReviewQueue(params.max_held, params.hold_expiry_seconds)
-        self.released: set[bytes] = set()
-        self.reports_path = Path(home) / REPORTS_FILE
-        self._reports: list[dict] = self._read_reports()
-        self._pending_reports: list[dict] = []
+        self.chain_state: LedgerReader | None = None  # the committed ledger (set by catch_up)
+        self.released_ready: list[bytes] = []  # held here, released on chain: the node admits them
         self._cache: dict[tuple[bytes, int], ScreeningRecord] = {}  # verdicts (with the queue's decisions)
         self._scores: dict[tuple[bytes, int], ScreeningRecord] = {}  # model scores, reset each block
 
@@ -112,7 +112,10 @@ class Screener:
             self._cache.clear()  # only a cache: refused transactions sent again and again cannot grow it
             self._scores.clear()
         held = self.queue.held_for_sender(signed.sender)
-        if signed.hash in self.released:
+        decided = None if self.chain_state is None else decision_of(self.chain_state, signed.hash)
+        if decided is not None and decided.decision == "reject":
+            record = ScreeningRecord("reject", 0, self.model_hash, ("compliance_rejected",))
+        elif decided is not None:
             record = self._score(signed, timestamp, released=True)
         elif held is not None and held != signed.hash:
             return ScreeningRecord("sender_held", 0, self.model_hash)
@@ -191,17 +194,29 @@ class Screener:
 
     def block_committed(self, block: Block, receipts: list[Receipt]) -> None:
         timestamp = block.header.timestamp
-        self._apply_block(timestamp, _ledger_transactions(block), receipts)
-        for report in self._pending_reports:
-            report["height"] = block.header.number
-            report["confirmed_at"] = timestamp
-            self._apply_report(report)
-            self._persist_report(report)
-        self._pending_reports = []
+        txs = list(_ledger_transactions(block))
+        self._apply_block(timestamp, txs, receipts)
+        for kind, subject, decision in _screening_actions(txs, receipts):
+            if kind == "report":
+                self._apply_report(subject, timestamp)  # type: ignore[arg-type]
+                continue
+            recorded = self.decision(subject)  # type: ignore[arg-type]
+            assert recorded is not None and recorded.decision == decision, "a committed decision is recorded"
+            by = recorded.by  # the compliance officer (the action's sender only relayed it)
+            entry = self.queue.get(subject)  # type: ignore[arg-type]
+            if entry is not None and entry.status == "held":
+                self.queue.decide(entry.signed.hash, decision, by)
+                if decision == "release":
+                    self.released_ready.append(entry.signed.raw)
+            event(log, "held_tx_decided", tx=subject.hex(), decision=decision, by=by)  # type: ignore[union-attr]
         self.expire_held(timestamp)
         self._cache.clear()
         self._scores.clear()
-        self.released.difference_update(r.tx_hash for r in receipts)
+
+    def take_released(self) -> list[bytes]:
+        """Held transactions released on chain since the last call (the node admits them)."""
+        ready, self.released_ready = self.released_ready, []
+        return ready
 
     def _apply_block(self, timestamp: int, txs: Iterable[LedgerTransaction | None], receipts: list[Receipt]) -> None:
         payments: list[Payment] = []
@@ -212,15 +227,15 @@ class Screener:
 
     def catch_up(self, chain: object) -> None:
         """Rebuild the feature state from the stored blocks (once, at start)."""
-        by_height: dict[int, list[dict]] = {}
-        for report in self._reports:
-            by_height.setdefault(report["height"], []).append(report)
+        self.chain_state = chain.ledger  # type: ignore[attr-defined]
         for number in range(1, chain.height + 1):  # type: ignore[attr-defined]
             block = chain.block(number)  # type: ignore[attr-defined]
             receipts = chain.receipts(number)  # type: ignore[attr-defined]
-            self._apply_block(block.header.timestamp, _ledger_transactions(block), receipts)
-            for report in by_height.get(number, []):
-                self._apply_report(report)
+            txs = list(_ledger_transactions(block))
+            self._apply_block(block.header.timestamp, txs, receipts)
+            for kind, subject, _ in _screening_actions(txs, receipts):
+                if kind == "report":
+                    self._apply_report(subject, block.header.timestamp)  # type: ignore[arg-type]
 
     # --- review ------------------------------------------------------------------------------
 
@@ -229,48 +244,35 @@ class Screener:
         for entry in self.queue.expire(int(time.time()) if now is None else now):
             event(log, "held_tx_expired", tx=entry.signed.hash.hex())
 
-    def decide(self, tx_hash: bytes, decision: str, by: str) -> HeldTransaction:
-        """A compliance decision on a held transaction; a released one screens as "released"."""
-        entry = self.queue.decide(tx_hash, decision, by)
-        if entry.status == "released":
-            self.released.add(tx_hash)
-        self._cache = {key: record for key, record in self._cache.items() if key[0] != tx_hash}
-        event(log, "held_tx_decided", tx=tx_hash.hex(), decision=entry.status, by=by)
-        return entry
+    def decision(self, tx_hash: bytes) -> Decision | None:
+        """The compliance decision recorded on chain for `tx_hash`, if any."""
+        return None if self.chain_state is None else decision_of(self.chain_state, tx_hash)
 
-    # --- fraud reports -----------------------------------------------------------------------
-
-    def report_fraud(self, credit_account: str, payment_time: int, transfer_id: int, reporter: str) -> None:
-        """Queue a confirmed-fraud report; it takes effect with the next committed block."""
-        self._pending_reports.append(
-            {
-                "transfer_id": str(transfer_id),
-                "credit_account": credit_account,
-                "payment_time": payment_time,
-                "reporter": reporter,
-            }
-        )
+    # --- fraud reports (recorded on chain: node/screening/actions.py) ---------------------------
 
     def reported_ids(self) -> set[int]:
-        return {int(r["transfer_id"]) for r in (*self._reports, *self._pending_reports)}
+        if self.chain_state is None:
+            return set()
+        return {int.from_bytes(key[len(REPORT_PREFIX) :], "big") for key, _ in self.chain_state.records(REPORT_PREFIX)}
 
     def reported(self, transfer_id: int) -> bool:
-        return transfer_id in self.reported_ids()
+        return self.chain_state is not None and report_of(self.chain_state, transfer_id) is not None
 
-    def _apply_report(self, report: dict) -> None:
-        self.state.confirm_fraud(report["credit_account"], report["payment_time"], report["confirmed_at"])
+    def _apply_report(self, transfer_id: int, confirmed_at: int) -> None:
+        assert self.chain_state is not None, "reports are read from the chain"
+        stored = self.chain_state.transfer(transfer_id)
+        assert stored is not None, "a report is recorded only for a booked transfer"
+        self.state.confirm_fraud(stored.transfer.credit_account_id, stored.timestamp, confirmed_at)
 
-    def _read_reports(self) -> list[dict]:
-        if not self.reports_path.exists():
-            return []
-        return [json.loads(line) for line in self.reports_path.read_text().splitlines() if line.strip()]
 
-    def _persist_report(self, report: dict) -> None:
-        self._reports.append(report)
-        with open(self.reports_path, "a") as handle:
-            handle.write(json.dumps(report, sort_keys=True) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
+def _screening_actions(
+    txs: list[LedgerTransaction | None], receipts: list[Receipt]
+) -> Iterable[tuple[str, bytes | int, str]]:
+    """(kind, subject, decision) of each compliance action a block recorded, in order."""
+    for tx, receipt in zip(txs, receipts, strict=True):
+        if tx is None or tx.action is None or tx.action.kind not in SCREENING_ACTION_KINDS or not receipt.status:
+            continue
+        yield screening_action_of(tx.action)
 
 
 def install_screening(genesis: Genesis, home: Path, chain: object) -> Screener | None:

@@ -101,3 +101,28 @@ def test_filters_and_txpool(node):
     assert rpc(url, "eth_getFilterChanges", logs)["error"] == {"code": -32000, "message": "filter not found"}
     bad = rpc(url, "eth_newFilter", {"address": "0x12"})
     assert bad["error"]["code"] == -32602
+
+
+def test_txpool_content_lists_a_pending_transaction_by_sender_and_nonce(tmp_path):
+    home, listing = make_home(tmp_path, block_interval_ms=4000)  # the transaction waits for its block
+    process = start_node(home)
+    try:
+        chain = Chain(process.url, listing)
+        sender = chain.accounts[1]
+        fields = {"to": chain.address(2), "value": 5, "gas": 21_000, "gasPrice": chain.w3.eth.gas_price,
+                  "nonce": 0, "chainId": chain.w3.eth.chain_id}  # fmt: skip
+        first = chain.w3.eth.send_raw_transaction(sender.sign_transaction(fields).raw_transaction)
+        chain.w3.eth.wait_for_transaction_receipt(first, timeout=20)  # a block now: the next one is 4 s away
+        fields["nonce"] = 1
+        tx_hash = chain.w3.eth.send_raw_transaction(sender.sign_transaction(fields).raw_transaction)
+        content = rpc(process.url, "txpool_content")["result"]
+        assert content["queued"] == {}
+        assert list(content["pending"]) == [sender.address], content
+        entry = content["pending"][sender.address]["1"]
+        assert entry["hash"] == "0x" + bytes(tx_hash).hex() and entry["blockNumber"] is None
+        assert int(entry["value"], 16) == 5 and entry["to"] == chain.address(2)
+        assert rpc(process.url, "txpool_status")["result"] == {"pending": "0x1", "queued": "0x0"}
+        chain.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=20)
+        assert rpc(process.url, "txpool_content")["result"] == {"pending": {}, "queued": {}}
+    finally:
+        process.stop()

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from consensus.commit import ValidatorPower, ValidatorSet, commit_signers
-from genesis.builder import VALIDATOR_KEY_FILE
+from genesis.builder import VALIDATOR_KEY_FILE, enable_screening
 from ledger.tx import address_of_key
 from node.cluster import ClusterNode, prepare, start_cluster, start_node, stop_cluster
 from node.rpc.client import RpcClient
@@ -143,9 +143,13 @@ class Network:
 
 
 def start_network(tmp_path: Path, validators: int = 4, full_nodes: int = 0, interval_ms: int = 300,
-                  start_full_nodes: bool = True) -> Network:  # fmt: skip
+                  start_full_nodes: bool = True, screening_model: Path | None = None,
+                  hold_expiry_seconds: int = 3600) -> Network:  # fmt: skip
     home = tmp_path / "net"
     nodes = prepare(home, validators, full_nodes, validators + full_nodes + 1, interval_ms, 0, 0)
+    if screening_model is not None:  # the same genesis change in every home, before the first start
+        for node in nodes:
+            enable_screening(Path(node["home"]), screening_model, hold_expiry_seconds, label_delay_seconds=0)
     to_start = nodes if start_full_nodes else [n for n in nodes if n["role"] == "validator"]
     cluster = start_cluster(home, to_start, "info")
     listing = json.loads((home / "dev-accounts.json").read_text())

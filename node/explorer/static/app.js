@@ -105,8 +105,7 @@ async function renderBlock(id) {
     : await rpc("eth_getBlockByHash", id, true);
   if (!block) return notFound(`block ${id}`);
   const txRows = block.transactions.map(t => [
-    link(`#/tx/${t.hash}`, t.hash), link(`#/address/${t.from}`, t.from),
-    t.transfers.map(x => amount(x.amountFormatted, x.currency)).join(", "),
+    link(`#/tx/${t.hash}`, t.hash), link(`#/address/${t.from}`, t.from), transactionSummary(t),
   ]);
   show(section(`Block ${dec(block.number)}`, fields([
     ["Hash", el("span", {class: "hash"}, block.hash)],
@@ -119,35 +118,71 @@ async function renderBlock(id) {
   section(`Commit signatures (${block.commit.length})`,
     block.commit.length ? el("ol", {class: "hash", id: "commit"}, block.commit.map(s => el("li", {}, s)))
       : el("p", {}, "Genesis has no commit.")),
-  section("Transactions", txRows.length ? table(["Hash", "Signer", "Transfers"], txRows) : el("p", {}, "None.")));
+  section("Transactions", txRows.length ? table(["Hash", "Signer", "What"], txRows) : el("p", {}, "None.")));
+}
+
+// Ledger transactions (0x51) carry transfers and chain actions (0x52) an action; every other
+// type is an Ethereum transaction run in the EVM.
+function isEthereum(tx) { return tx.transfers === undefined; }
+function wei(hex) { return `${dec(hex)} wei`; }
+function transactionSummary(t) {
+  if (!isEthereum(t)) {
+    return t.transfers.length ? t.transfers.map(x => amount(x.amountFormatted, x.currency)).join(", ") : "chain action";
+  }
+  const target = t.to ? `call to ${short(t.to)}` : "contract creation";
+  return BigInt(t.value) ? `${target}, ${wei(t.value)}` : target;
 }
 
 async function renderTransaction(hash) {
-  const [tx, receipt] = await Promise.all([rpc("eth_getTransactionByHash", hash), rpc("eth_getTransactionReceipt", hash)]);
+  const [tx, receipt, booked] = await Promise.all([rpc("eth_getTransactionByHash", hash),
+    rpc("eth_getTransactionReceipt", hash), rpc("qenex_getTransactionPostings", hash)]);
   if (!tx) return notFound(`transaction ${hash}`);
+  const ethereum = isEthereum(tx);
+  const failure = booked && booked.error ? `${booked.error.rule}: ${booked.error.message}`
+    : ethereum ? "reverted" : "failed";
   const status = !receipt ? el("span", {}, "pending (in the mempool)")
     : receipt.status === "0x1" ? el("span", {class: "ok"}, "success")
-    : el("span", {class: "bad"}, `failed: ${receipt.error.rule}: ${receipt.error.message}`);
+    : el("span", {class: "bad"}, `failed: ${failure}`);
   const refs = tx.references || {};
-  const postings = receipt ? receipt.postings.map(p => [
+  const postings = booked ? booked.postings.map(p => [
     p.kind, link(`#/account/${encodeURIComponent(p.debitAccountId)}`, p.debitAccountId, "account"),
     link(`#/account/${encodeURIComponent(p.creditAccountId)}`, p.creditAccountId, "account"),
     amount(p.amountFormatted, p.currency), el("span", {class: "hash"}, p.transferId),
   ]) : [];
-  show(section("Transaction", fields([
+  const common = [
     ["Hash", el("span", {class: "hash", id: "tx-hash"}, tx.hash)],
-    ["Type", `${tx.type} (ledger transaction)`],
+    ["Type", ethereum ? `${dec(tx.type)} (Ethereum transaction, run in the EVM)` : `${tx.type} (ledger transaction)`],
     ["Status", status],
     ["Signer", link(`#/address/${tx.from}`, tx.from)],
     ["Nonce", dec(tx.nonce)],
     ["Block", tx.blockNumber ? link(`#/block/${dec(tx.blockNumber)}`, dec(tx.blockNumber)) : "pending"],
+  ];
+  const specific = ethereum ? [
+    ["To", tx.to ? link(`#/address/${tx.to}`, tx.to) : "— (contract creation)"],
+    receipt && receipt.contractAddress ? ["Contract created", link(`#/address/${receipt.contractAddress}`, receipt.contractAddress)] : null,
+    ["Value", wei(tx.value)],
+    ["Gas used / limit", `${receipt ? dec(receipt.gasUsed) : "—"} / ${dec(tx.gas)}`],
+    ["Input", el("span", {class: "hash"}, tx.input.length > 74 ? tx.input.slice(0, 74) + "…" : tx.input)],
+  ] : [
     ["End-to-end id", refs.endToEndId || "—"],
     ["UETR", refs.uetr || "—"],
     ["Gateway message hash", refs.messageHash || "—"],
-  ])),
-  section("Ledger postings", postings.length
-    ? el("div", {id: "postings"}, table(["Kind", "Debit", "Credit", "Amount", "Transfer"], postings, [3]))
-    : el("p", {}, receipt ? "No postings (the transaction failed)." : "Not booked yet.")));
+    receipt && receipt.screening ? ["Screening", `${receipt.screening.verdict} (score ${receipt.screening.scorePpm} ppm)`] : null,
+  ];
+  const sections = [section("Transaction", el("div", {id: ethereum ? "evm" : "ledger"}, fields([...common, ...specific]))),
+    section("Ledger postings", postings.length
+      ? el("div", {id: "postings"}, table(["Kind", "Debit", "Credit", "Amount", "Transfer"], postings, [3]))
+      : el("p", {}, !receipt ? "Not booked yet." : ethereum ? "None (this call moved no ledger money)." : "No postings (the transaction failed)."))];
+  if (ethereum && receipt) {
+    const events = await rpc("qenex_getTransactionEvents", hash) || [];
+    const rows = events.map(e => [dec(e.index),
+      [link(`#/address/${e.address}`, short(e.address)), e.decoded && e.decoded.token ? ` (${e.decoded.token} token)` : ""],
+      e.decoded ? el("span", {class: "event"}, `${e.decoded.event}(${Object.entries(e.decoded.args).map(([k, v]) => `${k}: ${v}`).join(", ")})`)
+        : el("span", {class: "hash"}, `topic ${e.topics[0] || "—"}, data ${e.data.length > 66 ? e.data.slice(0, 66) + "…" : e.data}`)]);
+    sections.push(section(`Events (${rows.length})`, rows.length
+      ? el("div", {id: "logs"}, table(["#", "Contract", "Event"], rows)) : el("p", {}, "None.")));
+  }
+  show(...sections);
 }
 
 async function renderAccount(id) {
@@ -202,6 +237,22 @@ async function renderValidators() {
     table(["Name", "Address", "Voting power", "Last signed", "Signed", "Missed", "Proposed", "Uptime"], rows, [2, 3, 4, 5, 6, 7]))));
 }
 
+async function renderHeld() {
+  let held;
+  try {
+    held = await rpc("qenex_getHeldTransactions");
+  } catch (error) {
+    return show(section("Held for compliance review", el("p", {id: "held"}, error.message)));
+  }
+  const rows = held.map(h => [link(`#/address/${h.sender}`, short(h.sender)), el("span", {class: "hash"}, h.hash),
+    String(h.nonce), String(h.screening.scorePpm), h.screening.topFeatures.join(", ") || "—",
+    when("0x" + h.heldAt.toString(16)), when("0x" + h.expiresAt.toString(16))]);
+  show(section(`Held for compliance review (${held.length})`, el("div", {id: "held"}, rows.length
+    ? table(["Sender", "Transaction", "Nonce", "Score (ppm)", "Top features", "Held (UTC)", "Expires (UTC)"], rows, [2, 3])
+    : el("p", {}, "Nothing is held on this node."))),
+    el("p", {}, "A compliance officer releases or rejects with `qenex fraud review TXHASH release|reject`; the decision goes on chain."));
+}
+
 function notFound(what) { show(section("Not found", el("p", {class: "error"}, `No ${what} on this chain.`))); }
 
 // --- search and routing ---------------------------------------------------------------------
@@ -232,6 +283,7 @@ async function route() {
     if (name === "account") return await renderAccount(arg);
     if (name === "address") return await renderAddress(arg);
     if (name === "validators") return await renderValidators();
+    if (name === "held") return await renderHeld();
     notFound(`page ${location.hash}`);
   } catch (error) {
     show(section("Error", el("p", {class: "error"}, error.message)));

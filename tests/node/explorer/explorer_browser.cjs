@@ -68,6 +68,20 @@ async function main() {
     await waitFor(page, "#balance");
     out.ibanPage = await page.textContent("main");
 
+    // An Ethereum value transfer: its page shows the EVM fields and logs, and no ledger postings.
+    const evmHash = await rpc(args.url, "eth_sendRawTransaction", args.ethereumTransaction);
+    for (let i = 0; i < 200 && !(await rpc(args.url, "eth_getTransactionReceipt", evmHash)); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await page.goto(`${args.url}/#/tx/${evmHash}`);
+    await waitFor(page, "#evm");
+    out.ethereumPage = await page.textContent("main");
+    out.ethereumHash = evmHash;
+
+    await page.goto(args.url + "/#/held");
+    await waitFor(page, "#held");
+    out.heldPage = await page.textContent("main");
+
     await page.goto(args.url + "/#/validators");
     await waitFor(page, "#validators table");
     out.validatorsPage = await page.textContent("main");

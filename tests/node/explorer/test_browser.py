@@ -5,11 +5,28 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from eth_abi import encode as abi_encode
+from eth_account import Account
+from eth_utils import keccak
 from support.browser import run_browser_script
 from support.nodes import signed_transfer, wait_receipt
+from web3 import Web3
+
+from contracts.bridge.addresses import token_address
 
 SCRIPT = Path(__file__).with_name("explorer_browser.cjs")
 PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def token_transfer(node, listing) -> str:
+    """A signed Ethereum call of the EUR ledger token: transfer(dev account 1, 1.23 EUR) from dev account 2."""
+    gas_price = int(node.rpc.call("eth_gasPrice"), 16)
+    call = keccak(text="transfer(address,uint256)")[:4] + abi_encode(
+        ["address", "uint256"], [listing[1]["address"], 123]
+    )
+    fields = {"nonce": 0, "to": Web3.to_checksum_address(token_address("EUR")), "value": 0, "gas": 200_000,
+              "gasPrice": gas_price, "chainId": 1337, "data": call}  # fmt: skip
+    return "0x" + Account.sign_transaction(fields, listing[2]["private_key"]).raw_transaction.hex().removeprefix("0x")
 
 
 @pytest.mark.slow
@@ -31,6 +48,7 @@ def test_a_transfer_made_through_rpc_appears_live_and_in_every_view(running_node
             "screenshots": str(tmp_path),
             "blockSearch": "1",
             "ibanSearch": spaced_lowercase,
+            "ethereumTransaction": token_transfer(node, listing),
         },
     )
     receipt = wait_receipt(node.rpc, shown["transactionHash"])
@@ -53,6 +71,12 @@ def test_a_transfer_made_through_rpc_appears_live_and_in_every_view(running_node
     assert shown["commitSignatures"] == 1  # one validator signs each commit
     assert f"Account {payer_iban}" in shown["ibanPage"]
     assert "998765.44 EUR" in shown["ibanPage"]
+    evm_page = shown["ethereumPage"]
+    assert "Ethereum transaction" in evm_page and "success" in evm_page and "(EUR token)" in evm_page
+    payee = Web3.to_checksum_address(listing[1]["address"])
+    assert f"Transfer(from: {Web3.to_checksum_address(listing[2]['address'])}, to: {payee}, value: 123)" in evm_page
+    assert "1.23 EUR" in evm_page  # the bridge's ledger posting
+    assert "fraud screening is not enabled" in shown["heldPage"]
     assert "Validators" in shown["validatorsPage"] and "100.00%" in shown["validatorsPage"]
     for name in ("home", "transaction", "validators"):
         picture = (tmp_path / f"{name}.png").read_bytes()

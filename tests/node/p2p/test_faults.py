@@ -151,6 +151,7 @@ def test_devnet_command_runs_four_validator_processes_and_writes_devnet_json(tmp
             lines.append(line)
         text = "".join(lines)
         assert text.count("JSON-RPC: http://127.0.0.1:") == 4, text
+        assert [f"[{i}/4] validator-{i - 1} serving at" in text for i in range(1, 5)] == [True] * 4, text
         assert "private key 0x" in text and "payment" in text, text
         devnet = json.loads((home / "devnet.json").read_text())
         assert [n["role"] for n in devnet["nodes"]] == ["validator"] * 4

@@ -5,19 +5,24 @@ from __future__ import annotations
 
 import shutil
 
+import coincurve
+
 from genesis.builder import build_dev_genesis
 from genesis.schema import parse_genesis
 from ledger.hashing import keccak
 from ledger.transfer import Transfer
-from ledger.tx import LedgerTransaction, decode_transaction
+from ledger.tx import LedgerTransaction, address_of_key, decode_transaction
 from node.block import encode_receipts
 from node.chain import Chain
 from node.execution import SignedTransaction
+from node.screening.actions import decision_action, report_action
 from node.screening.features import DAY, FEATURE_NAMES, replay_blocks
 from node.screening.model import model_hash
+from node.screening.review import decision_message, report_message
 from node.screening.screener import MODEL_DIR, install_screening, payments_of
 
 VALIDATOR_KEY = keccak(b"screening test validator")
+COMPLIANCE_KEY = keccak(b"screening test compliance")
 START = 1_800_000_000
 
 
@@ -25,6 +30,7 @@ def make_chain(tmp_path, name, model):
     data, listing = build_dev_genesis(VALIDATOR_KEY, accounts=4)
     data["genesis_time"] = START
     data["screening"] = {"model_sha256": model_hash(model), "label_delay_seconds": 0}
+    data["roles"].append({"role": "compliance", "holder": address_of_key(COMPLIANCE_KEY), "namespace": "*"})
     genesis = parse_genesis(data)
     home = tmp_path / name
     shutil.copytree(model, home / MODEL_DIR)
@@ -125,15 +131,49 @@ def test_a_fraud_report_feeds_the_counterparty_risk_from_the_next_block(tmp_path
     blocks = schedule(listing)
     run(chain, screener, blocks[:6])
     paid = blocks[0][1][0]
-    credit = paid.tx.transfers[0].credit_account_id
     probe = [p for p in payments_of(paid.tx, screener.exponents)]
     risk = FEATURE_NAMES.index("credit_risk_30d")
     later = blocks[6][0] + 2 * DAY
     assert screener.state.block_features(later, probe)[0][risk] == 0.0
-    stored = chain.ledger.transfer(paid.tx.transfers[0].id)
-    screener.report_fraud(credit, stored.timestamp, paid.tx.transfers[0].id, "0x" + "00" * 20)
-    assert screener.state.block_features(later, probe)[0][risk] == 0.0, "not before the next block"
-    run(chain, screener, blocks[6:7])
-    assert screener.state.block_features(later, probe)[0][risk] > 0.0
-    assert (tmp_path / "a" / "screening-reports.jsonl").read_text().count(credit) == 1
+    transfer_id = paid.tx.transfers[0].id
+    report = compliance_action(report_action(transfer_id, compliance_signature(report_message(1337, transfer_id))), 0)
+    timestamp, txs = blocks[6]
+    run(chain, screener, [(timestamp, [*txs, report])])
+    assert screener.state.block_features(later, probe)[0][risk] > 0.0, "the block recording the report"
+    assert screener.reported_ids() == {transfer_id}
+    again = compliance_action(report_action(transfer_id, compliance_signature(report_message(1337, transfer_id))), 1)
+    _, [receipt] = chain.produce_block([again], VALIDATOR_KEY, timestamp + 60)
+    assert receipt.status == 0 and receipt.error_rule == "already_reported"
+    reopened_state = screener.state.block_features(later, probe)
+    genesis, home = chain.genesis, tmp_path / "a"
     chain.close()
+    reopened = Chain(home / "data", genesis)
+    assert install_screening(genesis, home, reopened).state.block_features(later, probe) == reopened_state
+    reopened.close()
+
+
+def compliance_signature(message: bytes) -> bytes:
+    return coincurve.PrivateKey(COMPLIANCE_KEY).sign_recoverable(message, hasher=None)
+
+
+def compliance_action(action, nonce: int) -> SignedTransaction:
+    raw = LedgerTransaction(1337, nonce, (), action=action).sign(COMPLIANCE_KEY).encode()
+    tx = decode_transaction(raw)
+    return SignedTransaction(tx, raw, keccak(raw), tx.sender())
+
+
+def test_compliance_decisions_are_chain_records_every_node_reads(tmp_path, small_model):
+    chain, screener, listing = make_chain(tmp_path, "a", small_model)
+    held = signed(listing, 0, 1, 700, 0, 99)
+    decision = decision_action(held.hash, "reject", compliance_signature(decision_message(1337, held.hash, "reject")))
+    forged = decision_action(held.hash, "release", compliance_signature(decision_message(1337, held.hash, "reject")))
+    _, receipts = chain.produce_block(
+        [compliance_action(forged, 0), compliance_action(decision, 1)], VALIDATOR_KEY, START + 60
+    )
+    assert [r.status for r in receipts] == [0, 1]
+    assert receipts[0].error_rule == "unauthorized", "a signature over another decision recovers someone else"
+    screener.block_committed(chain.head, receipts)
+    assert screener.decision(held.hash).decision == "reject"
+    assert screener.screen(held, START + 120).verdict == "reject"
+    other, _, _ = make_chain(tmp_path, "b", small_model)
+    assert other.execute_proposal(chain.head, [compliance_action(forged, 0), compliance_action(decision, 1)])
