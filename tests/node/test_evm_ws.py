@@ -115,14 +115,15 @@ def test_txpool_content_lists_a_pending_transaction_by_sender_and_nonce(tmp_path
         chain.w3.eth.wait_for_transaction_receipt(first, timeout=20)  # a block now: the next one is 4 s away
         fields["nonce"] = 1
         tx_hash = chain.w3.eth.send_raw_transaction(sender.sign_transaction(fields).raw_transaction)
-        content = rpc(process.url, "txpool_content")["result"]
+        admin = home_credentials(home)  # txpool_* is authenticated (docs/security.md)
+        content = rpc(process.url, "txpool_content", headers=admin)["result"]
         assert content["queued"] == {}
         assert list(content["pending"]) == [sender.address], content
         entry = content["pending"][sender.address]["1"]
         assert entry["hash"] == "0x" + bytes(tx_hash).hex() and entry["blockNumber"] is None
         assert int(entry["value"], 16) == 5 and entry["to"] == chain.address(2)
-        assert rpc(process.url, "txpool_status")["result"] == {"pending": "0x1", "queued": "0x0"}
+        assert rpc(process.url, "txpool_status", headers=admin)["result"] == {"pending": "0x1", "queued": "0x0"}
         chain.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=20)
-        assert rpc(process.url, "txpool_content")["result"] == {"pending": {}, "queued": {}}
+        assert rpc(process.url, "txpool_content", headers=admin)["result"] == {"pending": {}, "queued": {}}
     finally:
         process.stop()
