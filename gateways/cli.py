@@ -14,6 +14,8 @@ import sys
 from datetime import date
 from pathlib import Path
 
+from gateways.personal_data_cli import add_commands as add_pii_commands
+from gateways.personal_data_cli import add_submit_options as add_pii_options
 from node.rpc.client import DEFAULT_RPC_URL
 
 ENV_PACS002_VERSION = "QENEX_PACS002_VERSION"
@@ -56,6 +58,7 @@ def cmd_submit(args: argparse.Namespace) -> int:
     the command. With --status-report, a pacs.002 answering the message is written there.
     """
     from gateways.accounts import load_account_map
+    from gateways.personal_data_cli import seal_for_submit
     from gateways.problems import MessageError
     from gateways.rpc import KeepAliveRpcClient
     from gateways.submit import GatewayError, Submitter, status_report
@@ -73,6 +76,9 @@ def cmd_submit(args: argparse.Namespace) -> int:
     except ValueError as error:
         return _fail(str(error))
     submitter = Submitter(client, key, account_map)
+    problem = seal_for_submit(args, data)  # personal data sealed off chain before anything is booked
+    if problem is not None:
+        return _fail(problem)
 
     def show(outcome: object) -> None:
         print(json.dumps(outcome.line()), flush=True)  # type: ignore[attr-defined]
@@ -160,7 +166,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except ValueError as error:
         return _fail(str(error), code=2)
     inbox = Path(args.inbox) if args.inbox else None
-    config = ServiceConfig(args.rpc, key, account_map, version, args.host, args.port, args.max_body_bytes, inbox)
+    config = ServiceConfig(args.rpc, key, account_map, version, args.host, args.port, args.max_body_bytes, inbox,
+                           require_login=args.require_login)  # fmt: skip
     return run(config)
 
 
@@ -193,7 +200,9 @@ def add_commands(gateway: argparse._SubParsersAction) -> None:
     p.add_argument("--wait", action="store_true", help="wait for the receipts and print them")
     p.add_argument("--wait-timeout", type=float, default=60.0, dest="timeout", help="seconds to wait (default 60)")
     p.add_argument("--status-report", metavar="FILE", help="write the pacs.002 status report answering the message")
+    add_pii_options(p)  # --pii-vault/--pii-keys/--pii-banks: gateways/personal_data_cli.py
     p.set_defaults(func=cmd_submit)
+    add_pii_commands(gateway)  # qenex gateway pii keygen|show|erase
 
     p = gateway.add_parser("statement", help="MT940/MT950/camt.053 statement of an account over a block range")
     _rpc(p)
@@ -220,4 +229,6 @@ def add_commands(gateway: argparse._SubParsersAction) -> None:
     p.add_argument("--port", type=int, default=8650, help="port (default 8650; 0 picks a free one)")
     p.add_argument("--max-body-bytes", type=int, default=None, help="largest message accepted (default 4 MiB)")
     p.add_argument("--inbox", metavar="DIR", help="also book message files dropped in DIR (-> DIR/done, DIR/rejected)")
+    p.add_argument("--require-login", action="store_true",
+                   help="answer only operators with a session from the node (qenex operator login)")  # fmt: skip
     p.set_defaults(func=cmd_serve)

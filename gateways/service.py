@@ -48,6 +48,7 @@ class ServiceConfig:
     max_body_bytes: int | None = None
     inbox: Path | None = None  # a drop folder watched as well (gateways/inbox.py)
     poll_seconds: float = 1.0
+    require_login: bool = False  # operator session checked at the node (gateways/operator_login.py)
 
 
 def _problems_json(error: MessageError) -> dict[str, Any]:
@@ -70,6 +71,10 @@ class GatewayService:
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=self.config.max_body_bytes or DEFAULT_MAX_BODY_BYTES)
+        if self.config.require_login:
+            from gateways.operator_login import install
+
+            install(app, self.config.rpc_url)
         app.router.add_get("/openapi.json", self.openapi)
         app.router.add_post("/messages", self.post_message)
         app.router.add_get("/messages/{hash}", self.get_message)

@@ -41,6 +41,7 @@ def cmd_cache_verify(args: argparse.Namespace) -> int:
     from node.balance_cache import LedgerBalanceCache
     from node.chain import Chain, DataDirLockedError
     from node.execution import InvalidBlockError
+    from node.rpc.auth import home_credentials
     from node.rpc.client import RpcCallError, RpcClient
 
     home = Path(args.home)
@@ -55,7 +56,7 @@ def cmd_cache_verify(args: argparse.Namespace) -> int:
             print(f"error: the node of {home} is running but {url_file} is missing; pass --rpc URL", file=sys.stderr)
             return 1
         try:
-            report = RpcClient(url).call("qenex_cacheVerify")
+            report = RpcClient(url, headers=home_credentials(home)).call("qenex_cacheVerify")  # authenticated
         except (RpcCallError, OSError) as exc:
             print(f"error: qenex_cacheVerify at {url}: {exc}", file=sys.stderr)
             return 1

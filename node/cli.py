@@ -18,6 +18,7 @@ from node.config_cli import add_config_command
 from node.rpc.client import DEFAULT_RPC_URL
 from node.screening.cli import add_screening_options
 from node.screening.cli import register as register_fraud
+from node.security_cli import register as register_security
 
 DEFAULT_KEYSTORE = Path(os.environ.get("QENEX_KEYSTORE", Path.home() / ".qenex" / "keystore"))
 
@@ -599,6 +600,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_contracts(commands)
     register_cache_commands(commands)
     register_fraud(commands)
+    register_security(commands)  # rpc, operator, audit: node/security_cli.py
     return parser
 
 

@@ -75,10 +75,45 @@ def _modules(value: object) -> str | None:
     return None
 
 
+def _file_name(value: object) -> str | None:
+    ok = isinstance(value, str) and len(value) <= 4096 and "\0" not in value
+    return None if ok else "must be a file path relative to HOME (or absolute), or empty"
+
+
+def _origins(value: object) -> str | None:
+    ok = isinstance(value, str) and len(value) <= 4096 and not any(c.isspace() and c != " " for c in value)
+    return None if ok else 'must be origins separated by commas, e.g. "https://ops.bank.example", or "*"'
+
+
+# RPC security (docs/security.md "RPC security"); node/rpc/policy.py turns them into an RpcPolicy.
+RPC_SECURITY_OPTIONS = (
+    Option("rpc", "public_methods", "open", "open: public reads need no credential; authenticated: every method does",
+           _one_of(("open", "authenticated"))),
+    Option("rpc", "jwt_secret", "jwt.hex", "HS256 secret file (`qenex rpc jwt-secret`); absent: JWT auth off",
+           _file_name),
+    Option("rpc", "api_keys", "rpc-api-keys.json", "API keys bound to roles (`qenex rpc api-key add`)", _file_name),
+    Option("rpc", "cors_origins", "", 'origins browsers may call from, comma-separated, or "*"; empty: none',
+           _origins),
+    Option("rpc", "rate_per_s", 1000, "requests per second per client address (token bucket); 0: no limit",
+           _int_in(0, 10**6)),
+    Option("rpc", "rate_burst", 2000, "requests a client may send at once before the rate applies", _int_in(1, 10**7)),
+    Option("rpc", "max_body_bytes", 8 * 1024 * 1024, "largest request body / WebSocket message",
+           _int_in(1024, 64 * 1024 * 1024)),
+    Option("rpc", "max_batch", 2000, "calls in one batch at most", _int_in(1, 100_000)),
+    Option("rpc", "max_json_depth", 32, "JSON nesting depth at most", _int_in(4, 256)),
+    Option("rpc", "ws_connections_max", 1000, "open WebSocket connections at most", _int_in(1, 100_000)),
+    Option("rpc", "ws_subscriptions_max", 100, "eth_subscribe subscriptions per connection", _int_in(1, 10_000)),
+    Option("rpc", "filters_max", 10_000, "installed eth_newFilter/eth_newBlockFilter filters", _int_in(1, 10**6)),
+    Option("rpc", "logs_block_range_max", 10_000, "blocks one eth_getLogs may span", _int_in(1, 10**7)),
+    Option("rpc", "tls_cert", "", "PEM certificate (chain) for HTTPS/WSS; empty: plain HTTP", _file_name),
+    Option("rpc", "tls_key", "", "PEM private key of tls_cert (mode 0600)", _file_name),
+)  # fmt: skip
+
 OPTIONS = (
     Option("rpc", "host", "127.0.0.1", "listen address of JSON-RPC, the explorer, /metrics, /health, /ready", _host),
     Option("rpc", "port", 8545, "listen port (0 picks a free one)", _int_in(0, 65535)),
     Option("rpc", "workers", 0, "read-only JSON-RPC worker processes (docs/kernel.md)", _int_in(0, 64)),
+    *RPC_SECURITY_OPTIONS,
     Option("cache", "backend", "auto", f"balance-cache backend ({', '.join(CACHE_CHOICES)})", _one_of(CACHE_CHOICES)),
     Option("mempool", "max_transactions", 50_000, "transactions waiting at most; more are refused", _int_in(1, 10**7)),
     Option("signatures", "workers", "auto", 'processes recovering batch signatures; "auto": one per spare core',
@@ -101,6 +136,7 @@ class Settings:
         return self.values[name]
 
     def node_config(self, home: Path):  # noqa: ANN201 - node.service.NodeConfig (imported late: heavy)
+        from node.rpc.policy import RpcPolicy
         from node.service import NodeConfig
 
         workers = self.values["signatures.workers"]
@@ -112,6 +148,7 @@ class Settings:
             verify_workers=None if workers == "auto" else workers,
             cache=self.values["cache.backend"],
             rpc_workers=self.values["rpc.workers"],
+            rpc_policy=RpcPolicy.from_settings(self.values, Path(home)),
         )
 
     def to_toml(self) -> str:

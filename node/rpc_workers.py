@@ -147,10 +147,11 @@ def build_worker_app(home: Path, node_url: str) -> web.Application:
     session: dict[str, aiohttp.ClientSession] = {}
     served_by = {"X-Qenex-Rpc-Worker": str(os.getpid())}  # which process answered (tests, operators)
 
-    async def forward(body: bytes) -> web.Response:
+    async def forward(body: bytes, credentials: dict[str, str]) -> web.Response:
         if "client" not in session:
             session["client"] = aiohttp.ClientSession()
-        async with session["client"].post(node_url, data=body, headers={"Content-Type": "application/json"}) as reply:
+        headers = {"Content-Type": "application/json", **credentials}  # the node authorises (node/rpc/guard.py)
+        async with session["client"].post(node_url, data=body, headers=headers) as reply:
             return web.Response(body=await reply.read(), status=reply.status, content_type="application/json")
 
     def compact(value: object) -> str:
@@ -167,7 +168,8 @@ def build_worker_app(home: Path, node_url: str) -> web.Application:
         names = _methods_of(payload)
         items = payload if isinstance(payload, list) else [payload]
         if names is None or not all(name in local for name in names) or not all(map(methods.can_answer, items)):
-            return await forward(body)  # writes and everything not served here: the node decides
+            credentials = {k: v for k in ("Authorization", "X-API-Key") if (v := request.headers.get(k)) is not None}
+            return await forward(body, credentials)  # writes and everything not served here: the node decides
         result = server.handle_body(body)
         if result is None:
             return web.Response(status=204, headers=served_by)

@@ -16,8 +16,10 @@ from node.health import install as install_health
 from node.log import event, register_secret
 from node.p2p.driver import ConsensusDriver
 from node.p2p.network import NodeNetwork, load_p2p_config
+from node.rpc.guard import RpcGuard, check_rpc_policy
+from node.rpc.guard import install as install_guard
 from node.rpc.methods import RpcMethods
-from node.rpc.server import MAX_BODY_BYTES, JsonRpcServer
+from node.rpc.server import JsonRpcServer
 from node.rpc.ws import WebSocketRpc, websocket_or_http
 from node.rpc_workers import RpcWorkers
 from node.service import Node, NodeConfig
@@ -26,13 +28,20 @@ log = logging.getLogger("qenex.node")
 
 
 def build_app(node: Node) -> web.Application:
-    server = JsonRpcServer(RpcMethods(node).table(), prepare=node.prepare_rpc, observe=node.observe_rpc)
+    policy = node.config.rpc_policy
+    guard = RpcGuard(node, policy)  # CORS, rate limit, credentials, method classes, audit (docs/security.md)
+    server = JsonRpcServer(
+        RpcMethods(node).table() | guard.admin_methods(), prepare=node.prepare_rpc, observe=node.observe_rpc,
+        authorize=guard.authorize, max_body_bytes=policy.max_body_bytes, max_batch=policy.max_batch,
+        max_json_depth=policy.max_json_depth,
+    )  # fmt: skip
 
     async def metrics(request: web.Request) -> web.Response:
         body, content_type = node.metrics.exposition()
         return web.Response(body=body, headers={"Content-Type": content_type})
 
-    app = web.Application(client_max_size=MAX_BODY_BYTES + 1024)
+    app = web.Application(client_max_size=policy.max_body_bytes + 1024)
+    install_guard(app, guard)
     app.router.add_post("/", server.http_handler)
     install_explorer(app, node, rpc_get=websocket_or_http(WebSocketRpc(node, server).handler, server.http_handler))
     app.router.add_get("/metrics", metrics)
@@ -43,6 +52,7 @@ def build_app(node: Node) -> web.Application:
 
 async def serve(config: NodeConfig, on_ready: Callable[[Node, str], Awaitable[None] | None] | None = None) -> None:
     """Start the node, call `on_ready(node, rpc_url)`, and run until a stop signal."""
+    check_rpc_policy(config)  # secret files 0600, settings that cannot go together: before opening anything
     node = Node(config)
     workers = None
     register_secret(node.validator_key.hex())  # masked in every log line, whatever logs it
@@ -58,10 +68,11 @@ async def serve(config: NodeConfig, on_ready: Callable[[Node, str], Awaitable[No
     runner = web.AppRunner(build_app(node), access_log=None, handle_signals=False)
     try:
         await runner.setup()
-        site = web.TCPSite(runner, config.rpc_host, config.rpc_port, reuse_address=True)
+        ssl_context = config.rpc_policy.ssl_context()
+        site = web.TCPSite(runner, config.rpc_host, config.rpc_port, reuse_address=True, ssl_context=ssl_context)
         await site.start()
         port = runner.addresses[0][1] if runner.addresses else config.rpc_port
-        url = f"http://{config.rpc_host}:{port}"
+        url = f"{'https' if ssl_context else 'http'}://{config.rpc_host}:{port}"
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, node.stop)

@@ -13,7 +13,7 @@ import logging
 import operator
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -39,6 +39,7 @@ from node.execution import BlockBuilder, InvalidBlockError, SignedTransaction, T
 from node.log import event
 from node.mempool import Mempool
 from node.metrics import NodeMetrics
+from node.rpc.policy import RpcPolicy
 from node.screening.hook import install_screening
 from node.sigpool import SignaturePool, default_workers
 
@@ -59,6 +60,7 @@ class NodeConfig:
     verify_workers: int | None = None  # signature-recovery processes; None: one per spare core
     cache: str = "auto"  # balance-cache backend: auto, kernel, shm, memory (kernel/selector.py)
     rpc_workers: int = 0  # read-only JSON-RPC worker processes (node/rpc_workers.py)
+    rpc_policy: RpcPolicy = field(default_factory=RpcPolicy)  # RPC auth and limits (node/rpc/policy.py)
 
 
 def read_validator_key(home: Path) -> bytes:

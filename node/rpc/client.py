@@ -21,18 +21,25 @@ class RpcCallError(RuntimeError):
 
 
 class RpcClient:
-    def __init__(self, url: str = DEFAULT_RPC_URL, timeout: float = 30.0) -> None:
+    def __init__(
+        self, url: str = DEFAULT_RPC_URL, timeout: float = 30.0, headers: dict[str, str] | None = None
+    ) -> None:
+        """`headers`: credentials for authenticated methods (node/rpc/auth.py home_credentials)."""
         self.url = url
         self.timeout = timeout
+        self.headers = {"Content-Type": "application/json", **(headers or {})}
         self._ids = itertools.count(1)
 
     def _post(self, payload: object) -> Any:
-        request = urllib.request.Request(
-            self.url, data=json.dumps(payload).encode(), headers={"Content-Type": "application/json"}
-        )
+        request = urllib.request.Request(self.url, data=json.dumps(payload).encode(), headers=self.headers)
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 return json.loads(response.read())
+        except urllib.error.HTTPError as exc:  # 401/403/429 carry a JSON-RPC error naming the refusal
+            try:
+                return json.loads(exc.read())
+            except ValueError:
+                raise ConnectionError(f"the node at {self.url} answered HTTP {exc.code}") from None
         except urllib.error.URLError as exc:
             raise ConnectionError(
                 f"cannot reach the node at {self.url} ({exc.reason}); is `qenex node run` running? (--rpc URL)"

@@ -12,6 +12,10 @@ INVALID_INPUT = -32000  # e.g. a raw transaction that does not decode
 RESOURCE_NOT_FOUND = -32001
 TRANSACTION_REJECTED = -32003  # a well-formed transaction the node refuses; data.rule says why
 LIMIT_EXCEEDED = -32005
+# QENEX: a call that needs a credential (none or an invalid one given) / one the caller's role lacks
+UNAUTHORIZED = -32010
+FORBIDDEN = -32011
+HTTP_STATUS = {UNAUTHORIZED: 401, FORBIDDEN: 403}  # a lone refused call answers with this status
 
 
 class RpcError(Exception):

@@ -395,10 +395,11 @@ class EthRpc:
             last = self._requested(query.get("toBlock"))
             if first > last:
                 raise RpcError(-32000, "invalid block range params")
-            if last - first + 1 > LOGS_BLOCK_RANGE_MAX:
+            range_max = self.node.config.rpc_policy.logs_block_range_max
+            if last - first + 1 > range_max:
                 raise RpcError(
                     LIMIT_EXCEEDED,
-                    f"query exceeds max block range {LOGS_BLOCK_RANGE_MAX}: asked for {last - first + 1} blocks "
+                    f"query exceeds max block range {range_max}: asked for {last - first + 1} blocks "
                     f"({first}..{last}); split the range",
                 )
             if last > self.chain.height:

@@ -66,8 +66,9 @@ class Filters:
 
     def _install(self, installed: _Filter) -> str:
         self._expire()
-        if len(self._filters) >= FILTERS_MAX:
-            raise RpcError(LIMIT_EXCEEDED, f"too many filters installed (limit {FILTERS_MAX}); uninstall some")
+        limit = self.node.config.rpc_policy.filters_max
+        if len(self._filters) >= limit:
+            raise RpcError(LIMIT_EXCEEDED, f"too many filters installed (limit {limit}); uninstall some")
         filter_id = "0x" + os.urandom(16).hex()
         self._filters[filter_id] = installed
         return filter_id

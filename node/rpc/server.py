@@ -18,6 +18,7 @@ from aiohttp import web
 
 from node.log import event
 from node.rpc.errors import (
+    HTTP_STATUS,
     INTERNAL_ERROR,
     INVALID_REQUEST,
     LIMIT_EXCEEDED,
@@ -34,6 +35,10 @@ BATCH_SLICE = 32  # calls between two yields to the event loop
 MAX_JSON_DEPTH = 32
 
 Handler = Callable[[list[Any]], Any]
+# Authorisation hook (node/rpc/guard.py): (method, caller) -> a refusal, or None to go ahead. The
+# caller is what the HTTP middleware or the WebSocket upgrade authenticated (None: anonymous).
+Authorize = Callable[[str, object], RpcError | None]
+PRINCIPAL_KEY = "qenex.principal"  # where the guard middleware leaves the authenticated caller
 
 
 def _depth(value: object, limit: int) -> bool:
@@ -69,15 +74,24 @@ class JsonRpcServer:
         methods: dict[str, Handler],
         prepare: Callable[[object], Awaitable[None]] | None = None,
         observe: Callable[[str, str, float], None] | None = None,
+        authorize: Authorize | None = None,
+        max_body_bytes: int = MAX_BODY_BYTES,
+        max_batch: int = MAX_BATCH,
+        max_json_depth: int = MAX_JSON_DEPTH,
     ):
         """`prepare` is awaited with each parsed request before dispatch (e.g. to verify a
         batch's signatures in parallel); it may only warm caches, never change the outcome.
-        `observe(method, outcome, seconds)` is told about every call (metrics)."""
+        `observe(method, outcome, seconds)` is told about every call (metrics). `authorize`
+        refuses calls the caller may not make (None: every caller may call every method)."""
         self.methods = methods
         self.prepare = prepare
         self.observe = observe
+        self.authorize = authorize
+        self.max_body_bytes = max_body_bytes
+        self.max_batch = max_batch
+        self.max_json_depth = max_json_depth
 
-    def call(self, request: object) -> dict | None:
+    def call(self, request: object, caller: object = None) -> dict | None:
         """One JSON-RPC request object to its response (None for a notification)."""
         if (
             not isinstance(request, dict)
@@ -96,6 +110,9 @@ class JsonRpcServer:
         handler = self.methods.get(method)
         if handler is None:
             return _error(request_id, RpcError(METHOD_NOT_FOUND, f"method {method!r} does not exist"))
+        refusal = None if self.authorize is None else self.authorize(method, caller)
+        if refusal is not None:
+            return _error(request_id, refusal)
         started = time.perf_counter()
         outcome = "ok"
         try:
@@ -114,48 +131,49 @@ class JsonRpcServer:
         return response if "id" in request else None
 
     def handle_body(self, body: bytes) -> object:
-        payload = self.parse(body)
+        payload = self.parse(body, self.max_json_depth)
         return payload.error if isinstance(payload, _Rejected) else self.dispatch(payload)
 
     @staticmethod
-    def parse(body: bytes) -> object:
+    def parse(body: bytes, max_json_depth: int = MAX_JSON_DEPTH) -> object:
         try:
             payload = json.loads(body)
         except (ValueError, UnicodeDecodeError):
             return _Rejected(_error(None, RpcError(PARSE_ERROR, "the request body is not valid JSON")))
-        if not _depth(payload, MAX_JSON_DEPTH):
+        if not _depth(payload, max_json_depth):
             return _Rejected(
-                _error(None, RpcError(INVALID_REQUEST, f"JSON nested deeper than {MAX_JSON_DEPTH} levels"))
+                _error(None, RpcError(INVALID_REQUEST, f"JSON nested deeper than {max_json_depth} levels"))
             )
         return payload
 
-    @staticmethod
-    def _batch_refusal(payload: list) -> dict | None:
+    def _batch_refusal(self, payload: list) -> dict | None:
         if not payload:
             return _error(None, RpcError(INVALID_REQUEST, "an empty batch is not a request"))
-        if len(payload) > MAX_BATCH:
-            return _error(None, RpcError(LIMIT_EXCEEDED, f"batch of {len(payload)} exceeds the limit of {MAX_BATCH}"))
+        if len(payload) > self.max_batch:
+            return _error(
+                None, RpcError(LIMIT_EXCEEDED, f"batch of {len(payload)} exceeds the limit of {self.max_batch}")
+            )
         return None
 
-    def dispatch(self, payload: object) -> object:
+    def dispatch(self, payload: object, caller: object = None) -> object:
         if isinstance(payload, list):
             refusal = self._batch_refusal(payload)
             if refusal is not None:
                 return refusal
-            responses = [r for r in (self.call(item) for item in payload) if r is not None]
+            responses = [r for r in (self.call(item, caller) for item in payload) if r is not None]
             return responses or None
-        return self.call(payload)
+        return self.call(payload, caller)
 
-    async def dispatch_yielding(self, payload: object) -> object:
+    async def dispatch_yielding(self, payload: object, caller: object = None) -> object:
         """`dispatch`, giving the event loop back every BATCH_SLICE calls: a batch of admissions
         takes tens of milliseconds, and consensus messages must not wait behind it."""
         if not isinstance(payload, list) or self._batch_refusal(payload) is not None:
-            return self.dispatch(payload)
+            return self.dispatch(payload, caller)
         responses = []
         for index, item in enumerate(payload):
             if index and index % BATCH_SLICE == 0:
                 await asyncio.sleep(0)
-            response = self.call(item)
+            response = self.call(item, caller)
             if response is not None:
                 responses.append(response)
         return responses or None
@@ -163,28 +181,31 @@ class JsonRpcServer:
     async def http_handler(self, request: web.Request) -> web.StreamResponse:
         if request.method == "GET":
             return web.json_response({"service": "qenex JSON-RPC", "usage": "POST a JSON-RPC 2.0 request"})
-        if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        limit = self.max_body_bytes
+        if request.content_length is not None and request.content_length > limit:
             return web.json_response(
-                _error(None, RpcError(LIMIT_EXCEEDED, f"request body exceeds {MAX_BODY_BYTES} bytes")), status=413
+                _error(None, RpcError(LIMIT_EXCEEDED, f"request body exceeds {limit} bytes")), status=413
             )
         chunks: list[bytes] = []
         size = 0
         async for chunk in request.content.iter_chunked(64 * 1024):  # read() alone may return a part
             size += len(chunk)
-            if size > MAX_BODY_BYTES:
+            if size > limit:
                 return web.json_response(
-                    _error(None, RpcError(LIMIT_EXCEEDED, f"request body exceeds {MAX_BODY_BYTES} bytes")), status=413
+                    _error(None, RpcError(LIMIT_EXCEEDED, f"request body exceeds {limit} bytes")), status=413
                 )
             chunks.append(chunk)
-        payload = self.parse(b"".join(chunks))
+        payload = self.parse(b"".join(chunks), self.max_json_depth)
         if isinstance(payload, _Rejected):
             result = payload.error
         else:
-            if self.prepare is not None and isinstance(payload, list) and len(payload) <= MAX_BATCH:
+            if self.prepare is not None and isinstance(payload, list) and len(payload) <= self.max_batch:
                 await self.prepare(payload)
-            result = await self.dispatch_yielding(payload)
+            result = await self.dispatch_yielding(payload, request.get(PRINCIPAL_KEY))
         if result is None:
             return web.Response(status=204)
+        status = 200
         if isinstance(result, dict) and "error" in result:
             event(log, "rpc_error", logging.DEBUG, code=result["error"]["code"])
-        return web.json_response(result, dumps=lambda v: json.dumps(v, separators=(",", ":")))
+            status = HTTP_STATUS.get(result["error"]["code"], 200)  # a lone refused call: 401/403
+        return web.json_response(result, status=status, dumps=lambda v: json.dumps(v, separators=(",", ":")))

@@ -6,7 +6,8 @@ subscriptions (execution-apis / geth): `newHeads` (each committed block's header
 `newPendingTransactions` (hashes of admitted transactions). Notifications are
 `{"jsonrpc":"2.0","method":"eth_subscription","params":{"subscription":ID,"result":...}}`.
 
-Bounds: a message is at most the HTTP body limit, 100 subscriptions per connection, and a
+Bounds (node.toml [rpc], node/rpc/policy.py): a message is at most the HTTP body limit,
+ws_connections_max open connections, ws_subscriptions_max subscriptions per connection, and a
 connection that falls 10,000 notifications behind is closed rather than left to grow.
 """
 
@@ -26,12 +27,12 @@ from node.execution import SignedTransaction
 from node.log import event
 from node.rpc.errors import INVALID_PARAMS, LIMIT_EXCEEDED, RpcError
 from node.rpc.serialize import data
-from node.rpc.server import MAX_BODY_BYTES, JsonRpcServer
+from node.rpc.server import PRINCIPAL_KEY, JsonRpcServer
 from node.service import Node
 
 log = logging.getLogger("qenex.rpc")
 
-SUBSCRIPTIONS_PER_CONNECTION_MAX = 100
+SUBSCRIPTIONS_PER_CONNECTION_MAX = 100  # default of rpc.ws_subscriptions_max (node/rpc/policy.py)
 QUEUE_MAX = 10_000
 KINDS = ("newHeads", "logs", "newPendingTransactions")
 
@@ -42,6 +43,7 @@ class _Connection:
     queue: asyncio.Queue = field(default_factory=lambda: asyncio.Queue(QUEUE_MAX))
     subscriptions: dict[str, tuple[str, dict]] = field(default_factory=dict)
     overflowed: bool = False
+    caller: object = None  # who the upgrade request authenticated as (node/rpc/guard.py)
 
     def push(self, message: dict) -> None:
         if self.overflowed:
@@ -97,8 +99,9 @@ class WebSocketRpc:
         kind = params[0] if params else None
         if kind not in KINDS:
             raise RpcError(INVALID_PARAMS, f"no such subscription {kind!r}; one of {', '.join(KINDS)}")
-        if len(connection.subscriptions) >= SUBSCRIPTIONS_PER_CONNECTION_MAX:
-            raise RpcError(LIMIT_EXCEEDED, f"at most {SUBSCRIPTIONS_PER_CONNECTION_MAX} subscriptions per connection")
+        limit = self.node.config.rpc_policy.ws_subscriptions_max
+        if len(connection.subscriptions) >= limit:
+            raise RpcError(LIMIT_EXCEEDED, f"at most {limit} subscriptions per connection")
         criteria: dict = {}
         if kind == "logs":
             given = params[1] if len(params) > 1 else {}
@@ -123,14 +126,14 @@ class WebSocketRpc:
             except RpcError as error:
                 return {"jsonrpc": "2.0", "id": request.get("id"), "error": error.to_json()}
             return {"jsonrpc": "2.0", "id": request.get("id"), "result": result}
-        return self.server.call(request)
+        return self.server.call(request, connection.caller)
 
     def _handle(self, connection: _Connection, text: str) -> object:
-        payload = self.server.parse(text.encode())
+        payload = self.server.parse(text.encode(), self.server.max_json_depth)
         if not isinstance(payload, dict | list):
             return getattr(payload, "error", None) or self.server.dispatch(payload)
         if isinstance(payload, list):
-            if not payload or len(payload) > 2000:
+            if not payload or len(payload) > self.server.max_batch:
                 return self.server.dispatch(payload)
             return [r for r in (self._call(connection, item) for item in payload) if r is not None] or None
         return self._call(connection, payload)
@@ -145,9 +148,13 @@ class WebSocketRpc:
             await connection.ws.send_str(json.dumps(message, separators=(",", ":")))
 
     async def handler(self, request: web.Request) -> web.WebSocketResponse:
-        ws = web.WebSocketResponse(max_msg_size=MAX_BODY_BYTES, heartbeat=30)
+        policy = self.node.config.rpc_policy
+        if len(self.connections) >= policy.ws_connections_max:
+            error = RpcError(LIMIT_EXCEEDED, f"at most {policy.ws_connections_max} WebSocket connections are open")
+            return web.json_response({"jsonrpc": "2.0", "id": None, "error": error.to_json()}, status=503)
+        ws = web.WebSocketResponse(max_msg_size=policy.max_body_bytes, heartbeat=30)
         await ws.prepare(request)
-        connection = _Connection(ws)
+        connection = _Connection(ws, caller=request.get(PRINCIPAL_KEY))
         self.connections.add(connection)
         sender = asyncio.create_task(self._send_loop(connection))
         try:

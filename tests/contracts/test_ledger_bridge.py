@@ -14,6 +14,7 @@ from web3 import Web3
 
 from contracts.bridge.addresses import BRIDGE_ADDRESS, evm_account_id, token_address
 from contracts.compiler import compile_sources, load_artifact
+from node.rpc.auth import home_credentials
 
 EUR = Web3.to_checksum_address(token_address("EUR"))
 PROBE = Path(__file__).parent / "solidity" / "RevertProbe.sol"
@@ -139,17 +140,33 @@ def test_an_inner_revert_undoes_exactly_its_postings(chain, eur, evm_node):
 
     # callTracer shows the internal calls, the reverted one with its reason
     trace = rpc(
-        node.url, "debug_traceTransaction", "0x" + bytes(receipt["transactionHash"]).hex(), {"tracer": "callTracer"}
+        node.url,
+        "debug_traceTransaction",
+        "0x" + bytes(receipt["transactionHash"]).hex(),
+        {"tracer": "callTracer"},
+        headers=home_credentials(node.home),
     )
     frame = trace["result"]
     assert (frame["type"], frame["to"]) == ("CALL", probe.address)
     inner = frame["calls"]
     assert [(c["type"], c["to"]) for c in inner] == [("CALL", EUR), ("CALL", probe.address)], json.dumps(frame)
     assert inner[1]["error"] == "execution reverted" and inner[1]["calls"][0]["to"] == EUR
-    block_trace = rpc(node.url, "debug_traceBlockByNumber", hex(receipt["blockNumber"]), {"tracer": "callTracer"})
+    block_trace = rpc(
+        node.url,
+        "debug_traceBlockByNumber",
+        hex(receipt["blockNumber"]),
+        {"tracer": "callTracer"},
+        headers=home_credentials(node.home),
+    )
     assert block_trace["result"][0]["result"] == frame
     assert (
-        rpc(node.url, "debug_traceTransaction", "0x" + "00" * 32, {"tracer": "prestateTracer"})["error"]["code"]
+        rpc(
+            node.url,
+            "debug_traceTransaction",
+            "0x" + "00" * 32,
+            {"tracer": "prestateTracer"},
+            headers=home_credentials(node.home),
+        )["error"]["code"]
         == -32602
     )
 

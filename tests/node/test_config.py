@@ -48,7 +48,7 @@ def test_flags_beat_environment_beat_node_toml_beat_node_json(tmp_path):
     [
         ('[rpc]\nport = "8545"\n', {}, "rpc.port must be an integer in 0..65535, not '8545'"),
         ("[rpc]\nport = 70000\n", {}, "rpc.port must be an integer in 0..65535, not 70000"),
-        ("[rpc]\nprot = 1\n", {}, "unknown key rpc.prot (known in [rpc]: host, port, workers)"),
+        ("[rpc]\nprot = 1\n", {}, "unknown key rpc.prot (known in [rpc]: host, port, workers, public_methods"),
         ("[p2p]\nport = 1\n", {}, "unknown section [p2p]"),
         ('[log]\nmodules = {"qenex.rpc" = "chatty"}\n', {}, "log.modules qenex.rpc must be one of"),
         ("[log\n", {}, "not valid TOML"),

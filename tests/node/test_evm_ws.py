@@ -14,6 +14,7 @@ from web3 import Web3
 
 from contracts.bridge.addresses import token_address
 from contracts.compiler import load_artifact
+from node.rpc.auth import home_credentials
 
 EUR = Web3.to_checksum_address(token_address("EUR"))
 
@@ -84,7 +85,10 @@ def test_filters_and_txpool(node):
     blocks = rpc(url, "eth_newBlockFilter")["result"]
     pending = rpc(url, "eth_newPendingTransactionFilter")["result"]
     logs = rpc(url, "eth_newFilter", {"address": EUR})["result"]
-    assert rpc(url, "txpool_status")["result"] == {"pending": "0x0", "queued": "0x0"}
+    assert rpc(url, "txpool_status", headers=home_credentials(process.home))["result"] == {
+        "pending": "0x0",
+        "queued": "0x0",
+    }
     eur = chain.w3.eth.contract(address=EUR, abi=load_artifact("TestToken")["abi"])
     receipt = chain.send(eur.functions.transfer(chain.address(2), 3), 1)
     tx_hash = "0x" + bytes(receipt["transactionHash"]).hex()
@@ -111,14 +115,15 @@ def test_txpool_content_lists_a_pending_transaction_by_sender_and_nonce(tmp_path
         chain.w3.eth.wait_for_transaction_receipt(first, timeout=20)  # a block now: the next one is 4 s away
         fields["nonce"] = 1
         tx_hash = chain.w3.eth.send_raw_transaction(sender.sign_transaction(fields).raw_transaction)
-        content = rpc(process.url, "txpool_content")["result"]
+        admin = home_credentials(home)  # txpool_* is authenticated (docs/security.md)
+        content = rpc(process.url, "txpool_content", headers=admin)["result"]
         assert content["queued"] == {}
         assert list(content["pending"]) == [sender.address], content
         entry = content["pending"][sender.address]["1"]
         assert entry["hash"] == "0x" + bytes(tx_hash).hex() and entry["blockNumber"] is None
         assert int(entry["value"], 16) == 5 and entry["to"] == chain.address(2)
-        assert rpc(process.url, "txpool_status")["result"] == {"pending": "0x1", "queued": "0x0"}
+        assert rpc(process.url, "txpool_status", headers=admin)["result"] == {"pending": "0x1", "queued": "0x0"}
         chain.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=20)
-        assert rpc(process.url, "txpool_content")["result"] == {"pending": {}, "queued": {}}
+        assert rpc(process.url, "txpool_content", headers=admin)["result"] == {"pending": {}, "queued": {}}
     finally:
         process.stop()

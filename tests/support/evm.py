@@ -45,8 +45,9 @@ class Chain:
             time.sleep(0.2)
 
 
-def rpc(url: str, method: str, *params) -> dict:
+def rpc(url: str, method: str, *params, headers: dict[str, str] | None = None) -> dict:
+    """`headers`: credentials for debug_*/txpool_* (node.rpc.auth.home_credentials(home))."""
     body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)}).encode()
-    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json", **(headers or {})})
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())

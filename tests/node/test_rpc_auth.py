@@ -1,0 +1,94 @@
+"""Credentials, method classes and the token bucket, through their public functions; the header
+parser faces the network, so hypothesis throws arbitrary headers at it."""
+
+from __future__ import annotations
+
+import time
+
+import jwt
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ledger.authz import ROLES
+from node.rpc.auth import Authenticator, AuthError, ensure_jwt_secret, hash_api_key, make_jwt, save_api_keys
+from node.rpc.policy import AUTHENTICATED, PUBLIC, RpcPolicy, method_class, roles_for
+from node.rpc.ratelimit import RateLimiter, retry_after_header
+
+
+@pytest.fixture(scope="module")
+def auth(tmp_path_factory):
+    home = tmp_path_factory.mktemp("auth")
+    ensure_jwt_secret(home / "jwt.hex")
+    save_api_keys(home / "keys.json", {hash_api_key("k-aud"): {"name": "aud", "role": "auditor",
+                                                               "sha256": hash_api_key("k-aud")}})  # fmt: skip
+    policy = RpcPolicy(jwt_secret_file=home / "jwt.hex", api_keys_file=home / "keys.json")
+    return Authenticator(policy, home), bytes.fromhex((home / "jwt.hex").read_text().strip())
+
+
+def test_method_classes_follow_the_name():
+    for method in ("admin_nodeInfo", "debug_traceTransaction", "txpool_content", "qenex_cacheVerify", "admin_x"):
+        assert method_class(method) == AUTHENTICATED
+    for method in ("eth_blockNumber", "eth_sendRawTransaction", "qenex_getAccount", "net_version"):
+        assert method_class(method) == PUBLIC
+    assert all(role in ROLES for role in roles_for("debug_x") | roles_for("admin_x") | roles_for("txpool_x"))
+
+
+def test_credentials(auth):
+    authenticator, secret = auth
+    now = time.time()
+    assert authenticator.principal({}) is None
+    assert authenticator.principal({"Authorization": f"Bearer {make_jwt(secret, now)}"}, now).roles == {"*"}
+    assert authenticator.principal({"X-API-Key": "k-aud"}).roles == {"auditor"}
+    with pytest.raises(AuthError, match="iat"):
+        authenticator.principal({"Authorization": f"Bearer {make_jwt(secret, now - 61)}"}, now)
+    with pytest.raises(AuthError, match="iat"):
+        authenticator.principal({"Authorization": f"Bearer {make_jwt(secret, now + 61)}"}, now)
+    with pytest.raises(AuthError, match="HS256"):
+        none_alg = jwt.encode({"iat": int(now)}, None, algorithm="none")
+        authenticator.principal({"Authorization": f"Bearer {none_alg}"}, now)
+    with pytest.raises(AuthError, match="Bearer"):
+        authenticator.principal({"Authorization": f"Basic {make_jwt(secret, now)}"}, now)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    name=st.sampled_from(["Authorization", "X-API-Key"]),
+    value=st.one_of(
+        st.text(max_size=300),
+        st.builds(lambda t: "Bearer " + t, st.text(max_size=300)),
+        st.builds(lambda a, b, c: f"Bearer {a}.{b}.{c}", *[st.text("ABCxyz019-_=", max_size=80)] * 3),
+    ),
+)
+def test_any_header_is_a_principal_none_or_a_named_refusal(auth, name, value):
+    authenticator, _ = auth
+    try:
+        principal = authenticator.principal({name: value})
+    except AuthError as refusal:
+        assert str(refusal)
+    else:
+        assert principal is None or principal.roles
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.floats(min_value=0, max_value=5), min_size=1, max_size=60))
+def test_token_bucket_never_allows_more_than_burst_plus_rate_times_time(gaps):
+    limiter = RateLimiter(rate_per_s=2, burst=3)
+    now, allowed = 100.0, 0
+    for gap in gaps:
+        now += gap
+        wait = limiter.take("client", now)
+        if wait == 0:
+            allowed += 1
+        else:
+            assert 0 < wait <= 0.5 + 1e-9  # one token at 2/s
+            assert int(retry_after_header(wait)) >= wait
+    assert allowed <= 3 + 2 * (now - 100.0) + 1e-9
+
+
+def test_clients_have_separate_buckets_and_the_table_is_bounded():
+    limiter = RateLimiter(rate_per_s=1, burst=1, clients_max=2)
+    assert limiter.take("a", 0) == 0 and limiter.take("a", 0) > 0
+    assert limiter.take("b", 0) == 0
+    limiter.take("c", 0)  # "a" is forgotten: the table holds two clients
+    assert limiter.take("a", 0) == 0
