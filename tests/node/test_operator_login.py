@@ -51,8 +51,17 @@ def test_login_session_admin_call_logout_and_audit(node_home):
                                          "totp": pyotp.TOTP(secret).now(), "lifetime_s": 9 * 3600})  # fmt: skip
         assert status == 400 and "28800" in reply["error"]  # sessions last at most 8 h
         time.sleep(0.1)
-        result = run_cli("operator", "login", "alice", "--url", node.url, "--password-file", str(home / "pw"),
-                         "--totp", pyotp.TOTP(secret).at(time.time() + 30))  # fmt: skip  (next step: not yet spent)
+        result = run_cli(
+            "operator",
+            "login",
+            "alice",
+            "--url",
+            node.url,
+            "--password-file",
+            str(home / "pw"),
+            "--totp",
+            pyotp.TOTP(secret).at(time.time() + 30),
+        )  # fmt: skip  (next step: not yet spent)
         assert result.returncode == 0, result.stderr
         token = result.stdout.strip()
         status, _, reply = _http(node.url, {"jsonrpc": "2.0", "id": 1, "method": "admin_nodeInfo"}, token)
