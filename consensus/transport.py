@@ -131,7 +131,8 @@ def _context(server: bool, own: NodeCertificate, trusted_pems: list[bytes]) -> s
     context.minimum_version = ssl.TLSVersion.TLSv1_3
     context.verify_mode = ssl.CERT_REQUIRED
     context.check_hostname = False  # peers are identified by pinned certificate, not by name
-    context.load_verify_locations(cadata=b"".join(trusted_pems).decode())
+    if trusted_pems:  # a node alone (or one waiting for the chain to register peers) trusts nobody yet
+        context.load_verify_locations(cadata=b"".join(trusted_pems).decode())
     with tempfile.TemporaryDirectory() as directory:
         cert_path, key_path = Path(directory) / "cert.pem", Path(directory) / "key.pem"
         cert_path.write_bytes(own.certificate_pem)

@@ -122,3 +122,25 @@ def test_a_binding_not_signed_by_the_validator_key_is_refused():
     with pytest.raises(ValueError, match="does not match its binding"):
         PeerNetwork(CHAIN_ID, own, {made[1][0].address: made[1][1]}, {made[1][0].address: own.certificate_pem}, print)
     assert not made[1][1].verify(CHAIN_ID + 1)  # a binding is for one chain
+
+
+def test_a_node_that_trusts_nobody_yet_starts_and_accepts_a_peer_trusted_later():
+    async def scenario() -> None:
+        _, made = nodes(2)
+        inbox_a: list = []
+        inbox_b: list = []
+        a = network(0, made, [], inbox_a)  # no peers yet: e.g. one validator, peers registered later
+        b = network(1, made, [0], inbox_b)
+        port_a = await a.listen()
+        b.connect(made[0][0].address, "127.0.0.1", port_a)
+        await asyncio.sleep(0.5)
+        assert made[1][0].address not in a.writers and not inbox_a  # nobody trusted: the handshake fails
+        a.trust(made[1][0].address, made[1][0].certificate_pem, made[1][1])
+        await wait_for(lambda: made[0][0].address in b.writers and made[1][0].address in a.writers, timeout=20)
+        assert await b.send(made[0][0].address, b"registered")
+        await wait_for(lambda: inbox_a)
+        assert inbox_a == [(made[1][0].address, b"registered")]
+        await a.close()
+        await b.close()
+
+    asyncio.run(scenario())
