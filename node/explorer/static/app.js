@@ -237,6 +237,27 @@ async function renderValidators() {
     table(["Name", "Address", "Voting power", "Last signed", "Signed", "Missed", "Proposed", "Uptime"], rows, [2, 3, 4, 5, 6, 7]))));
 }
 
+function describeChange(p) {
+  if (p.grant) return `${p.change === "grant_role" ? "grant" : "revoke"} ${p.grant.role} to ${short(p.grant.holder)} over ${p.grant.namespace}`;
+  if (p.param) return `set ${p.param.name} = ${p.param.value}`;
+  if (p.node) return `${p.change === "register_node" ? "register" : "revoke"} node ${short(p.node.address)}`;
+  if (p.screeningModel) return `pin screening model ${p.screeningModel.sha256.slice(0, 16)}…`;
+  return p.change;
+}
+
+async function renderGovernance() {
+  const [roles, proposals] = await Promise.all([rpc("qenex_getRoles"), rpc("qenex_getProposals")]);
+  const rows = proposals.map(p => [el("span", {class: "hash"}, short(p.id)), describeChange(p),
+    link(`#/address/${p.proposer}`, short(p.proposer)), `${p.votesFor} / ${p.votesTotal}`, String(p.deadline),
+    p.executedIn ? `${p.status} (block ${p.executedIn})` : p.status]);
+  const governors = roles.governors.map(g => [link(`#/address/${g.holder}`, g.holder), String(g.votes)]);
+  show(section(`Governance proposals (${rows.length})`, el("div", {id: "proposals"}, rows.length
+      ? table(["Proposal", "Change", "Proposer", "Votes for / total", "Deadline", "Status"], rows, [3, 4])
+      : el("p", {}, "No proposals yet."))),
+    section("Governors", table(["Governor", "Votes"], governors, [1])),
+    el("p", {}, "A change executes when governors holding more than 2/3 of the votes approve before the deadline (docs/security.md)."));
+}
+
 async function renderHeld() {
   let held;
   try {
@@ -284,6 +305,7 @@ async function route() {
     if (name === "address") return await renderAddress(arg);
     if (name === "validators") return await renderValidators();
     if (name === "held") return await renderHeld();
+    if (name === "governance") return await renderGovernance();
     notFound(`page ${location.hash}`);
   } catch (error) {
     show(section("Error", el("p", {class: "error"}, error.message)));

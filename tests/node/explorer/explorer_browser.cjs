@@ -78,6 +78,14 @@ async function main() {
     out.ethereumPage = await page.textContent("main");
     out.ethereumHash = evmHash;
 
+    const proposal = await rpc(args.url, "eth_sendRawTransaction", args.governanceTransaction);
+    for (let i = 0; i < 200 && !(await rpc(args.url, "eth_getTransactionReceipt", proposal)); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await page.goto(args.url + "/#/governance");
+    await waitFor(page, "#proposals table");
+    out.governancePage = await page.textContent("main");
+
     await page.goto(args.url + "/#/held");
     await waitFor(page, "#held");
     out.heldPage = await page.textContent("main");

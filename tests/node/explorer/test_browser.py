@@ -13,6 +13,9 @@ from support.nodes import signed_transfer, wait_receipt
 from web3 import Web3
 
 from contracts.bridge.addresses import token_address
+from ledger.authz import RoleGrant
+from ledger.tx import LedgerTransaction
+from node.admin import ChangeKind, propose
 
 SCRIPT = Path(__file__).with_name("explorer_browser.cjs")
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -27,6 +30,15 @@ def token_transfer(node, listing) -> str:
     fields = {"nonce": 0, "to": Web3.to_checksum_address(token_address("EUR")), "value": 0, "gas": 200_000,
               "gasPrice": gas_price, "chainId": 1337, "data": call}  # fmt: skip
     return "0x" + Account.sign_transaction(fields, listing[2]["private_key"]).raw_transaction.hex().removeprefix("0x")
+
+
+def auditor_proposal(listing) -> str:
+    """Dev key 0 (the dev genesis's governor) proposes the auditor role for dev key 1; its nonce 1
+    follows the transfer the script sends first."""
+    change = RoleGrant("auditor", listing[1]["address"], "*")
+    action = propose(ChangeKind.GRANT_ROLE, change, 10_000)
+    raw = LedgerTransaction(1337, 1, (), action=action).sign(bytes.fromhex(listing[0]["private_key"][2:])).encode()
+    return "0x" + raw.hex()
 
 
 @pytest.mark.slow
@@ -49,6 +61,7 @@ def test_a_transfer_made_through_rpc_appears_live_and_in_every_view(running_node
             "blockSearch": "1",
             "ibanSearch": spaced_lowercase,
             "ethereumTransaction": token_transfer(node, listing),
+            "governanceTransaction": auditor_proposal(listing),
         },
     )
     receipt = wait_receipt(node.rpc, shown["transactionHash"])
@@ -77,6 +90,9 @@ def test_a_transfer_made_through_rpc_appears_live_and_in_every_view(running_node
     assert f"Transfer(from: {Web3.to_checksum_address(listing[2]['address'])}, to: {payee}, value: 123)" in evm_page
     assert "1.23 EUR" in evm_page  # the bridge's ledger posting
     assert "fraud screening is not enabled" in shown["heldPage"]
+    governance = shown["governancePage"]
+    assert "Governance proposals (1)" in governance and f"grant auditor to {listing[1]['address'][:10]}" in governance
+    assert "executed" in governance  # one governor holds every vote
     assert "Validators" in shown["validatorsPage"] and "100.00%" in shown["validatorsPage"]
     for name in ("home", "transaction", "validators"):
         picture = (tmp_path / f"{name}.png").read_bytes()
