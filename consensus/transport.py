@@ -56,6 +56,7 @@ class NodeCertificate:
     address: str
     certificate_pem: bytes
     key_pem: bytes
+    key_password: bytes | None = None  # an encrypted PKCS#8 key stays encrypted on disk (node/key_store.py)
 
     @property
     def fingerprint(self) -> str:
@@ -138,7 +139,7 @@ def _context(server: bool, own: NodeCertificate, trusted_pems: list[bytes]) -> s
         cert_path.write_bytes(own.certificate_pem)
         key_path.write_bytes(own.key_pem)
         key_path.chmod(0o600)
-        context.load_cert_chain(cert_path, key_path)
+        context.load_cert_chain(cert_path, key_path, password=own.key_password)
     return context
 
 

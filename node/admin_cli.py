@@ -94,13 +94,15 @@ def node_identity(home: Path) -> dict:
     (p2p-key.pem, p2p-cert.pem in HOME) bound to the node key (validator.key) for the chain of HOME."""
     from consensus.commit import sign_commit
     from consensus.transport import IdentityBinding, certificate_fingerprint, make_node_certificate
-    from genesis.builder import GENESIS_FILE, P2P_KEY_FILE, VALIDATOR_KEY_FILE, write_private
+    from genesis.builder import GENESIS_FILE, P2P_KEY_FILE, write_private
     from genesis.schema import load_genesis
     from ledger.tx import address_of_key
     from node.p2p.network import OWN_CERTIFICATE_FILE
 
     genesis = load_genesis(home / GENESIS_FILE)
-    key = bytes.fromhex((home / VALIDATOR_KEY_FILE).read_text().strip().removeprefix("0x"))
+    from node.key_store import read_validator_key
+
+    key = read_validator_key(home)
     cert_path = home / OWN_CERTIFICATE_FILE
     if not cert_path.exists():
         certificate, _ = make_node_certificate(key, genesis.chain_id)

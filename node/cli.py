@@ -55,6 +55,25 @@ def cmd_keys_new(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_keys_protect(args: argparse.Namespace) -> int:
+    from node.key_store import KeyStoreError, protect_home
+    from node.secret_files import InsecureSecretFileError, check_private
+
+    try:
+        check_private(Path(args.password_file))
+        password = Path(args.password_file).read_bytes().rstrip(b"\r\n")
+        written = protect_home(Path(args.home), password)
+    except (KeyStoreError, InsecureSecretFileError, OSError, ValueError) as exc:
+        return fail(str(exc))
+    if not written:
+        print(f"nothing to encrypt in {args.home} (no plaintext validator.key or p2p-key.pem)")
+        return 0
+    for path in written:
+        print(f"encrypted {path}")
+    print(f"start the node with {'QENEX_KEY_PASSWORD_FILE'}={Path(args.password_file).resolve()}")
+    return 0
+
+
 def cmd_keys_list(args: argparse.Namespace) -> int:
     directory = Path(args.keystore_dir)
     if not directory.is_dir():
@@ -172,11 +191,13 @@ def _run_node(config: object, ready: object) -> int:
     from consensus.wal import WalCorruptError
     from genesis.schema import GenesisError
     from node.chain import DataDirLockedError
+    from node.key_store import KeyStoreError
     from node.p2p.network import NodeConfigError
     from node.p2p.persist import ConsensusStateError
     from node.runner import serve
 
-    refusals = (GenesisError, DataDirLockedError, NodeConfigError, ConsensusStateError, WalCorruptError, OSError)
+    refusals = (GenesisError, DataDirLockedError, NodeConfigError, ConsensusStateError, WalCorruptError, OSError,
+                KeyStoreError)  # fmt: skip
     try:
         asyncio.run(serve(config, ready))
     except refusals as exc:
@@ -456,6 +477,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = keys.add_parser("list", help="list the keystore files and their addresses")
     p.add_argument("--keystore-dir", default=str(DEFAULT_KEYSTORE), help="directory of keystore files")
     p.set_defaults(func=cmd_keys_list)
+    p = keys.add_parser("protect", help="encrypt a node home's validator and TLS keys at rest (node/key_store.py)")
+    p.add_argument("--home", required=True, help="node home directory")
+    p.add_argument("--password-file", required=True, help="file holding the password (mode 0600); the node reads "
+                   "it from QENEX_KEY_PASSWORD_FILE")  # fmt: skip
+    p.set_defaults(func=cmd_keys_protect)
 
     genesis = commands.add_parser("genesis", help="create and check genesis files").add_subparsers(
         dest="subcommand", required=True, metavar="SUBCOMMAND"

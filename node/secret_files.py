@@ -23,6 +23,7 @@ HOME_SECRET_FILES = (
     "operators.json",
     "operator-session.key",
     "pii-keys",
+    "validator.keystore.json",  # node/key_store.py: encrypted, still nobody else's business
 )
 
 

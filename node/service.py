@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from contracts.evm.transaction import EthTransaction, is_ethereum_raw
-from genesis.builder import GENESIS_FILE, VALIDATOR_KEY_FILE
+from genesis.builder import GENESIS_FILE
 from genesis.schema import Genesis, load_genesis
 from ledger.codec import address_bytes
 from ledger.hashing import keccak
@@ -36,6 +36,7 @@ from node.block import Block, Receipt
 from node.chain import Chain, ExecutedBlock
 from node.evm_admission import check_ethereum_nonce, decode_ethereum_signed
 from node.execution import BlockBuilder, InvalidBlockError, SignedTransaction, TransactionRejected, execute_block
+from node.key_store import read_validator_key
 from node.log import event
 from node.mempool import Mempool
 from node.metrics import NodeMetrics
@@ -61,18 +62,6 @@ class NodeConfig:
     cache: str = "auto"  # balance-cache backend: auto, kernel, shm, memory (kernel/selector.py)
     rpc_workers: int = 0  # read-only JSON-RPC worker processes (node/rpc_workers.py)
     rpc_policy: RpcPolicy = field(default_factory=RpcPolicy)  # RPC auth and limits (node/rpc/policy.py)
-
-
-def read_validator_key(home: Path) -> bytes:
-    path = home / VALIDATOR_KEY_FILE
-    try:
-        text = path.read_text().strip()
-    except FileNotFoundError:
-        raise FileNotFoundError(f"no validator key at {path}; run `qenex genesis init --dev --home {home}`") from None
-    key = bytes.fromhex(text.removeprefix("0x"))
-    if len(key) != 32:
-        raise ValueError(f"{path} must hold a 32-byte hex private key")
-    return key
 
 
 class Node:

@@ -23,6 +23,7 @@ from pathlib import Path
 from consensus.transport import IdentityBinding, NodeCertificate, PeerNetwork, certificate_fingerprint
 from genesis.builder import NODE_CONFIG_FILE, P2P_KEY_FILE
 from genesis.schema import Genesis
+from node.key_store import tls_key_password
 from node.log import event
 from node.metrics import NodeMetrics
 from node.p2p import wire
@@ -157,7 +158,7 @@ class NodeNetwork:
             key_pem = key_path.read_bytes()
         except FileNotFoundError:
             raise NodeConfigError(f"no TLS key at {key_path}; it is written with the node's genesis") from None
-        self.own = NodeCertificate(self.address, own_pem, key_pem)
+        self.own = NodeCertificate(self.address, own_pem, key_pem, tls_key_password(key_pem, key_path))
         self.others = {a: v for a, v in identities.items() if a != self.address}
         self.transport: PeerNetwork | None = None
         self.outbox = Outbox()

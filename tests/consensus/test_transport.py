@@ -144,3 +144,31 @@ def test_a_node_that_trusts_nobody_yet_starts_and_accepts_a_peer_trusted_later()
         await b.close()
 
     asyncio.run(scenario())
+
+
+def test_a_node_whose_tls_key_is_encrypted_on_disk_connects():
+    from dataclasses import replace
+
+    from cryptography.hazmat.primitives import serialization
+
+    async def scenario() -> None:
+        _, made = nodes(2)
+        own, binding = made[0]
+        key = serialization.load_pem_private_key(own.key_pem, password=None)
+        encrypted = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                      serialization.BestAvailableEncryption(b"a long password"))  # fmt: skip
+        made[0] = (replace(own, key_pem=encrypted, key_password=b"a long password"), binding)
+        inbox_a: list = []
+        inbox_b: list = []
+        a = network(0, made, [1], inbox_a)
+        b = network(1, made, [0], inbox_b)
+        port_b = await b.listen()
+        a.connect(made[1][0].address, "127.0.0.1", port_b)
+        await wait_for(lambda: made[1][0].address in a.writers and made[0][0].address in b.writers)
+        assert await a.send(made[1][0].address, b"sealed key")
+        await wait_for(lambda: inbox_b)
+        assert inbox_b == [(made[0][0].address, b"sealed key")]
+        await a.close()
+        await b.close()
+
+    asyncio.run(scenario())
