@@ -38,16 +38,22 @@ async def wait_for(condition, timeout: float = 10.0) -> None:
         await asyncio.sleep(0.02)
 
 
+async def connected_pair(made, inbox_a: list, inbox_b: list) -> tuple[PeerNetwork, PeerNetwork, int]:
+    """Nodes 0 and 1 trusting each other, 0 dialled into 1's listener; returns (a, b, b's port)."""
+    a = network(0, made, [1], inbox_a)
+    b = network(1, made, [0], inbox_b)
+    port_b = await b.listen()
+    a.connect(made[1][0].address, "127.0.0.1", port_b)
+    await wait_for(lambda: made[1][0].address in a.writers and made[0][0].address in b.writers)
+    return a, b, port_b
+
+
 def test_pinned_peers_exchange_frames_both_ways_and_reconnect():
     async def scenario() -> None:
         _, made = nodes(2)
         inbox_a: list = []
         inbox_b: list = []
-        a = network(0, made, [1], inbox_a)
-        b = network(1, made, [0], inbox_b)
-        port_b = await b.listen()
-        a.connect(made[1][0].address, "127.0.0.1", port_b)
-        await wait_for(lambda: made[1][0].address in a.writers and made[0][0].address in b.writers)
+        a, b, port_b = await connected_pair(made, inbox_a, inbox_b)
         assert await a.send(made[1][0].address, b"prevote")
         assert await b.send(made[0][0].address, b"x" * 100_000)
         await wait_for(lambda: inbox_b and inbox_a)
@@ -160,11 +166,7 @@ def test_a_node_whose_tls_key_is_encrypted_on_disk_connects():
         made[0] = (replace(own, key_pem=encrypted, key_password=b"a long password"), binding)
         inbox_a: list = []
         inbox_b: list = []
-        a = network(0, made, [1], inbox_a)
-        b = network(1, made, [0], inbox_b)
-        port_b = await b.listen()
-        a.connect(made[1][0].address, "127.0.0.1", port_b)
-        await wait_for(lambda: made[1][0].address in a.writers and made[0][0].address in b.writers)
+        a, b, _ = await connected_pair(made, inbox_a, inbox_b)
         assert await a.send(made[1][0].address, b"sealed key")
         await wait_for(lambda: inbox_b)
         assert inbox_b == [(made[0][0].address, b"sealed key")]
