@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -131,6 +132,9 @@ class Outbox:
         return tuple(batch)
 
 
+MALFORMED_LOG_EVERY_S = 5.0
+
+
 class NodeNetwork:
     def __init__(
         self,
@@ -162,6 +166,8 @@ class NodeNetwork:
         self.others = {a: v for a, v in identities.items() if a != self.address}
         self.transport: PeerNetwork | None = None
         self.outbox = Outbox()
+        self._malformed_logged: dict[str, float] = {}
+        self._malformed_suppressed: dict[str, int] = {}
         self.listen_port: int | None = None
         self._handler: Handler | None = None
         self._sender: asyncio.Task | None = None
@@ -232,12 +238,23 @@ class NodeNetwork:
 
     # --- inbound -------------------------------------------------------------------------------
 
+    def _log_malformed(self, peer: str, error: str) -> None:
+        """At most one line per peer every MALFORMED_LOG_EVERY_S (the metric counts every frame): a
+        peer sending garbage must not be able to fill the disk with our log."""
+        now = time.monotonic()
+        if now - self._malformed_logged.get(peer, -MALFORMED_LOG_EVERY_S) < MALFORMED_LOG_EVERY_S:
+            self._malformed_suppressed[peer] = self._malformed_suppressed.get(peer, 0) + 1
+            return
+        self._malformed_logged[peer] = now
+        suppressed = self._malformed_suppressed.pop(peer, 0)
+        event(log, "peer_message_malformed", logging.WARNING, peer=peer, error=error, suppressed_since_last=suppressed)
+
     async def _on_frame(self, peer: str, payload: bytes) -> None:
         try:
             message = wire.decode_message(payload)
         except wire.WireError as exc:
             self.metrics.consensus_dropped.labels("malformed").inc()
-            event(log, "peer_message_malformed", logging.WARNING, peer=peer, error=str(exc))
+            self._log_malformed(peer, str(exc))
             return
         if isinstance(message, wire.ProposalMessage | wire.VoteMessage):
             chain_id = message.proposal.chain_id if isinstance(message, wire.ProposalMessage) else message.vote.chain_id
