@@ -157,7 +157,7 @@ class RpcGuard:
             lifetime_s = fields.get("lifetime_s", SESSION_DEFAULT_S)
             if not all(isinstance(v, str) for v in (name, password, code)) or not isinstance(lifetime_s, int):
                 raise TypeError
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, RecursionError):  # RecursionError: JSON nested thousands deep
             return web.json_response(
                 {"error": 'send {"operator": str, "password": str, "totp": str, "lifetime_s"?: int}'}, status=400
             )
