@@ -20,7 +20,7 @@ from genesis.schema import load_genesis
 from node.metrics import NodeMetrics
 from node.p2p.network import NodeNetwork, load_p2p_config
 
-FLOOD_SECONDS = 8
+FLOOD_SECONDS = 12
 
 
 def flood_peers(home, address: str, stop: threading.Event, sent: list[int]) -> None:
@@ -29,7 +29,17 @@ def flood_peers(home, address: str, stop: threading.Event, sent: list[int]) -> N
     async def run() -> None:
         config = load_p2p_config(home)
         network = NodeNetwork(load_genesis(home / GENESIS_FILE), home, address, replace(config, port=0), NodeMetrics())
-        await network.start(lambda peer, message: None)
+
+        async def ignore(peer: str, message: object) -> None:
+            return None
+
+        await network.start(ignore)
+        for peer in config.peers:  # reach all three, whatever the dialling rule (they dial a dead port)
+            if peer.address not in network._dialled:
+                network.transport.connect(peer.address, peer.host, peer.port)
+        deadline = time.monotonic() + 5
+        while len(network.transport.writers) < len(config.peers) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
         rng = random.Random(7)
         try:
             while not stop.is_set():
@@ -94,8 +104,9 @@ def test_garbage_from_one_peer_and_one_rpc_client_does_not_stop_the_chain(tmp_pa
         assert sum(answers.values()) > 20 and all(status in (200, 400, 413, 429) for status in answers), answers
         assert sum(dropped_malformed(network.nodes[i].rpc_url) for i in range(3)) > 0
         network.wait_receipts(network.send(3, via=[0, 1, 2]), 0)  # still committing after the flood
-        malformed_lines = (network.nodes[0].home / "node.log").read_text().count("peer_message_malformed")
-        assert 1 <= malformed_lines <= FLOOD_SECONDS // 5 + 2, "garbage is counted, not logged frame by frame"
+        # the flooder reaches the validators it dials (which ones depends on the addresses)
+        lines = [(network.nodes[i].home / "node.log").read_text().count("peer_message_malformed") for i in range(3)]
+        assert sum(lines) >= 1 and max(lines) <= FLOOD_SECONDS // 5 + 2, f"garbage is counted, not logged: {lines}"
         network.assert_consistent()
     finally:
         network.stop()
