@@ -55,6 +55,12 @@ PERMISSIONS: dict[str, Permission] = {
         ("compliance",), False, "release or reject a held transaction, report fraud (signed; chain actions 10, 11)"
     ),
     "transfer.debit": Permission(("operator", "gateway"), True, "move money on accounts of the bank served"),
+    "personal_data.put": Permission(
+        ("operator", "gateway"), True, "hand a payment's sealed personal data to the nodes (node/pii/request.py)"
+    ),
+    "personal_data.erase": Permission(
+        ("compliance", "operator"), True, "GDPR erasure: every node shreds the envelope (chain action 12)"
+    ),
 }
 assert all(set(p.roles) <= set(ROLES) for p in PERMISSIONS.values()), "the table names only known roles"
 

@@ -49,6 +49,7 @@ class ActionKind(IntEnum):
 
 
 SCREENING_ACTION_KINDS = frozenset((10, 11))  # compliance decision, fraud report: node/screening/actions.py
+PERSONAL_DATA_ERASE = 12  # GDPR erasure of a payment's sealed personal data: node/pii/erasure.py
 
 
 class ActionRejected(LedgerError):
@@ -155,6 +156,10 @@ def apply_action(action: Action, ctx: ActionContext) -> None:
         _apply_proposal(action.payload, ctx)
     elif action.kind == ActionKind.APPROVE:
         _apply_approval(action.payload, ctx)
+    elif action.kind == PERSONAL_DATA_ERASE:
+        from node.pii.erasure import apply_erasure  # erasure imports this module
+
+        apply_erasure(action, ctx)
     elif action.kind in SCREENING_ACTION_KINDS:
         from node.screening.actions import apply_screening_action  # screening imports this module
 

@@ -16,6 +16,8 @@ from node.health import install as install_health
 from node.log import event, register_secret
 from node.p2p.driver import ConsensusDriver
 from node.p2p.network import NodeNetwork, load_p2p_config
+from node.pii.service import install as install_personal_data
+from node.pii.service import rpc_methods as personal_data_methods
 from node.rpc.guard import RpcGuard, check_rpc_policy
 from node.rpc.guard import install as install_guard
 from node.rpc.methods import RpcMethods
@@ -31,7 +33,8 @@ def build_app(node: Node) -> web.Application:
     policy = node.config.rpc_policy
     guard = RpcGuard(node, policy)  # CORS, rate limit, credentials, method classes, audit (docs/security.md)
     server = JsonRpcServer(
-        RpcMethods(node).table() | guard.admin_methods(), prepare=node.prepare_rpc, observe=node.observe_rpc,
+        RpcMethods(node).table() | guard.admin_methods() | personal_data_methods(node), prepare=node.prepare_rpc,
+        observe=node.observe_rpc,
         authorize=guard.authorize, max_body_bytes=policy.max_body_bytes, max_batch=policy.max_batch,
         max_json_depth=policy.max_json_depth,
     )  # fmt: skip
@@ -62,6 +65,7 @@ async def serve(config: NodeConfig, on_ready: Callable[[Node, str], Awaitable[No
         identities = peers.registered(node.chain.ledger, node.genesis)
         network = NodeNetwork(node.genesis, config.home, node.address, p2p, node.metrics, identities)
         peers.follow_chain(node, network)
+    install_personal_data(node, network)  # sealed envelopes in band (node/pii/)
     driver = ConsensusDriver(node, network)
     node.on_admitted = driver.transaction_admitted
     node.consensus = driver

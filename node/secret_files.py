@@ -23,6 +23,7 @@ HOME_SECRET_FILES = (
     "operators.json",
     "operator-session.key",
     "pii-keys",
+    "personal-data",  # node/pii/store.py: sealed envelopes (a directory, 0700)
     "validator.keystore.json",  # node/key_store.py: encrypted, still nobody else's business
 )
 

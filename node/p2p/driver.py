@@ -343,6 +343,8 @@ class ConsensusDriver:
             self._serve_blocks(peer, message)
         elif isinstance(message, wire.BlocksMessage):
             await self._import(peer, message.blocks)
+        elif isinstance(message, wire.PersonalDataMessage):  # sealed envelopes: node/pii/service.py
+            self.node.personal_data.received(peer, message)  # type: ignore[attr-defined]
         elif isinstance(message, wire.ProposalMessage):
             self.node.metrics.consensus_in.labels("proposal").inc()
             if message.block.hash not in self.executed:  # a re-sent proposal needs no recovery again

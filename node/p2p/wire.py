@@ -11,6 +11,7 @@ block (at most MAX_BLOCK_TRANSACTIONS raw transactions inside the transport's 4 
   STATUS     [head height, consensus height, round]         sent on connect and periodically
   GET_BLOCKS [first height, count]                          block sync request
   BLOCKS     [block, ...]                                   block sync answer (blocks with commits)
+  PERSONAL_DATA [request]                                   a sealed envelope (node/pii/), JSON <= 1 MiB
 
   block = [header fields (11), [raw transaction, ...], [commit signature, ...]]
 """
@@ -27,6 +28,8 @@ from ledger.tx import MAX_TX_BYTES
 from node.block import MAX_EXTRA_DATA, Block, Header
 
 PROPOSAL, VOTE, TXS, STATUS, GET_BLOCKS, BLOCKS = 1, 2, 3, 4, 5, 6
+PERSONAL_DATA = 7
+MAX_PERSONAL_DATA_BYTES = 1024 * 1024  # node/pii/request.py REQUEST_BYTES_MAX
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024  # the transport's frame limit
 MAX_BLOCK_TRANSACTIONS = 100_000
 MAX_GOSSIP_TRANSACTIONS = 4096
@@ -73,7 +76,14 @@ class BlocksMessage:
     blocks: tuple[Block, ...]
 
 
-Message = ProposalMessage | VoteMessage | TxsMessage | StatusMessage | GetBlocksMessage | BlocksMessage
+@dataclass(frozen=True, slots=True)
+class PersonalDataMessage:
+    request: bytes  # parsed and checked by node/pii/request.py on receipt
+
+
+Message = (
+    ProposalMessage | VoteMessage | TxsMessage | StatusMessage | GetBlocksMessage | BlocksMessage | PersonalDataMessage
+)
 
 
 # --- encoding ----------------------------------------------------------------------------------
@@ -104,6 +114,8 @@ def encode(message: Message) -> bytes:
         return bytes([GET_BLOCKS]) + rlp_encode.encode([int_to_bytes(message.first), int_to_bytes(message.count)])
     if isinstance(message, BlocksMessage):
         return bytes([BLOCKS]) + rlp_encode.encode([block_fields(b) for b in message.blocks])
+    if isinstance(message, PersonalDataMessage):
+        return bytes([PERSONAL_DATA]) + rlp_encode.encode([message.request])
     raise TypeError(f"not a wire message: {type(message).__name__}")
 
 
@@ -237,6 +249,11 @@ def _blocks(f: list) -> BlocksMessage:
     return BlocksMessage(tuple(decode_block(b, f"blocks[{i}]") for i, b in enumerate(f)))
 
 
+def _personal_data(f: list) -> PersonalDataMessage:
+    _list(f, "personal_data", 1)
+    return PersonalDataMessage(_bytes(f[0], "personal_data.request", max_size=MAX_PERSONAL_DATA_BYTES))
+
+
 _DECODERS = {
     PROPOSAL: ("proposal", _proposal),
     VOTE: ("vote", _vote),
@@ -244,4 +261,5 @@ _DECODERS = {
     STATUS: ("status", _status),
     GET_BLOCKS: ("get_blocks", _get_blocks),
     BLOCKS: ("blocks", _blocks),
+    PERSONAL_DATA: ("personal_data", _personal_data),
 }

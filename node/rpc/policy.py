@@ -24,7 +24,7 @@ PUBLIC = "public"
 AUTHENTICATED = "authenticated"
 AUTHENTICATED_PREFIXES = ("admin_", "debug_", "txpool_")
 # Management methods outside those prefixes: they cost the node real work or show its internals.
-MANAGEMENT_METHODS = frozenset({"qenex_cacheVerify"})
+MANAGEMENT_METHODS = frozenset({"qenex_cacheVerify", "qenex_getPersonalData"})
 
 # A credential signed with the engine-API-style JWT secret stands for the node's own operator: every
 # role. API keys and operator sessions carry one role of ledger/authz.py ROLES.
@@ -34,6 +34,8 @@ _ROLES_BY_PREFIX: dict[str, frozenset[str]] = {
     "debug_": frozenset({"operator", "auditor"}),
     "txpool_": frozenset({"operator", "auditor", "validator"}),
     "qenex_cacheVerify": frozenset({"operator"}),
+    # Sealed envelopes: ciphertext, yet which banks are party to which payment is nobody else's business.
+    "qenex_getPersonalData": frozenset({"operator", "gateway", "compliance", "auditor"}),
 }
 assert all(role in ROLES for roles in _ROLES_BY_PREFIX.values() for role in roles)
 

@@ -19,6 +19,7 @@ from genesis.builder import build_dev_genesis, dev_iban, dev_key
 from genesis.schema import GenesisError, parse_genesis
 from ledger.authz import DEBITING_ROLES, ROLES, RoleGrant
 from ledger.codec import address_bytes
+from ledger.hashing import keccak
 from ledger.permissions import PERMISSIONS, allowed, current_grants
 from ledger.transfer import Transfer
 from ledger.tx import LedgerTransaction, address_of_key, decode_transaction
@@ -35,6 +36,7 @@ from node.admin import (
 )
 from node.chain import Chain
 from node.execution import SignedTransaction, execute_block
+from node.pii.erasure import erase_action, erased_at
 from node.verify import verify_chain
 
 BANK = f"iban:DE:{dev_iban(0, 0)[4:12]}"
@@ -144,6 +146,7 @@ def test_every_role_may_take_exactly_the_actions_the_table_allows(h):
         "account.unfreeze": lambda role, i: account_action(AdminKind.ACCOUNT_UNFREEZE, frozen),
         "account.close": lambda role, i: account_action(AdminKind.ACCOUNT_CLOSE, closable),
         "account.limits": lambda role, i: account_action(AdminKind.ACCOUNT_LIMITS, limited, 500, 1000),
+        "personal_data.erase": lambda role, i: erase_action(keccak(b"message %d" % i), dev_iban(0, 5)),
     }
     for action, build in builders.items():
         for i, (role, key) in enumerate(actors.items()):
@@ -160,11 +163,14 @@ def test_every_role_may_take_exactly_the_actions_the_table_allows(h):
         assert (receipt.status == 1) == may, (role, receipt.error_rule)
         if not may:
             assert receipt.error_rule == "unauthorized_debit"
-    # screening.review is an RPC decision, not a chain action: the same table decides
+    # screening.review and personal_data.put are signed requests checked off chain: the same table decides
     for role, key in actors.items():
         validators = [address_of_key(h.validator_key)]
         assert allowed("screening.review", address_of_key(key), h.grants(), validators) == (
             role in PERMISSIONS["screening.review"].roles
+        )
+        assert allowed("personal_data.put", address_of_key(key), h.grants(), validators, dev_iban(0, 5)) == (
+            role in PERMISSIONS["personal_data.put"].roles
         )
     assert set(DEBITING_ROLES) == set(PERMISSIONS["transfer.debit"].roles)
     assert {r for p in PERMISSIONS.values() for r in p.roles} <= set(ROLES)
@@ -360,3 +366,19 @@ def test_any_action_payload_is_applied_or_refused_by_a_named_rule(h, kind, field
         apply_action(Action(kind, payload), ctx)
     except ActionRejected as rejected:
         assert rejected.rule and rejected.message
+
+
+def test_personal_data_erasure_is_scoped_recorded_once_and_checked(h):
+    message_hash = keccak(b"an MT103")
+    outside = h.one(ACTORS["compliance"], erase_action(message_hash, "FX:DEVBANK:EUR"))  # not the bank's IBANs
+    assert outside.status == 0 and outside.error_rule == "unauthorized"
+    unknown = h.one(ACTORS["compliance"], erase_action(message_hash, "DE00000000000000000000"))
+    assert unknown.status == 0 and unknown.error_rule == "account_not_found"
+    malformed = h.one(ACTORS["compliance"], governance.Action(12, b"\xc0"))
+    assert malformed.status == 0 and malformed.error_rule == "malformed_action"
+    assert erased_at(h.chain.ledger, message_hash) is None
+    done = h.one(ACTORS["compliance"], erase_action(message_hash, dev_iban(0, 5)))
+    assert done.status == 1, done.error_message
+    assert erased_at(h.chain.ledger, message_hash) == h.chain.height  # the hash and the height, nothing else
+    again = h.one(ACTORS["operator"], erase_action(message_hash, dev_iban(0, 5)))
+    assert again.status == 0 and again.error_rule == "already_erased"

@@ -33,6 +33,7 @@ MESSAGES = [
     wire.StatusMessage(10, 11, 2),
     wire.GetBlocksMessage(5, 64),
     wire.BlocksMessage((Block(header(5), (b"\x51x",), (SIG, SIG)), Block(header(6), (), (SIG,)))),
+    wire.PersonalDataMessage(b'{"envelope": {}}'),  # its content is parsed by node/pii/request.py
 ]
 
 
