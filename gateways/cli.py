@@ -58,7 +58,7 @@ def cmd_submit(args: argparse.Namespace) -> int:
     the command. With --status-report, a pacs.002 answering the message is written there.
     """
     from gateways.accounts import load_account_map
-    from gateways.personal_data_cli import seal_for_submit
+    from gateways.personal_data_cli import sealer_for
     from gateways.problems import MessageError
     from gateways.rpc import KeepAliveRpcClient
     from gateways.submit import GatewayError, Submitter, status_report
@@ -73,12 +73,10 @@ def cmd_submit(args: argparse.Namespace) -> int:
     try:
         key = load_private_key(args.from_key, args.password_file)
         client = KeepAliveRpcClient(args.rpc)
+        sealer = sealer_for(args)  # personal data sealed and handed to the node before anything is booked
     except ValueError as error:
         return _fail(str(error))
-    submitter = Submitter(client, key, account_map)
-    problem = seal_for_submit(args, data)  # personal data sealed off chain before anything is booked
-    if problem is not None:
-        return _fail(problem)
+    submitter = Submitter(client, key, account_map, sealer)
 
     def show(outcome: object) -> None:
         print(json.dumps(outcome.line()), flush=True)  # type: ignore[attr-defined]
@@ -87,6 +85,8 @@ def cmd_submit(args: argparse.Namespace) -> int:
 
     try:
         outcomes = submitter.submit(data, wait=args.wait, timeout=args.timeout, on_outcome=show)
+        if submitter.sealed is not None:
+            print(json.dumps({"personalData": submitter.sealed}), flush=True)
     except MessageError as error:
         _print_problems(error.problems)
         return 1
@@ -156,6 +156,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     """The gateway's REST service until SIGINT/SIGTERM (see docs/gateways.md and GET /openapi.json)."""
     from gateways.accounts import load_account_map
+    from gateways.personal_data_cli import sealer_for
     from gateways.service import ServiceConfig, run
     from node.cli import load_private_key
 
@@ -163,11 +164,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         account_map = load_account_map(Path(args.accounts_map)) if args.accounts_map else None
         version = _pacs002_version(args)
         key = load_private_key(args.from_key, args.password_file)
+        sealer = sealer_for(args)
     except ValueError as error:
         return _fail(str(error), code=2)
     inbox = Path(args.inbox) if args.inbox else None
     config = ServiceConfig(args.rpc, key, account_map, version, args.host, args.port, args.max_body_bytes, inbox,
-                           require_login=args.require_login)  # fmt: skip
+                           require_login=args.require_login, sealer=sealer)  # fmt: skip
     return run(config)
 
 
@@ -231,4 +233,5 @@ def add_commands(gateway: argparse._SubParsersAction) -> None:
     p.add_argument("--inbox", metavar="DIR", help="also book message files dropped in DIR (-> DIR/done, DIR/rejected)")
     p.add_argument("--require-login", action="store_true",
                    help="answer only operators with a session from the node (qenex operator login)")  # fmt: skip
+    add_pii_options(p, vault=False)  # --pii-keys/--pii-banks: seal before booking (gateways/pii_delivery.py)
     p.set_defaults(func=cmd_serve)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gateways.problems import MessageError
-from gateways.submit import GatewayError, Submitter, status_report
+from gateways.submit import GatewayError, PersonalDataNotSealed, Submitter, status_report
 
 DONE, REJECTED = "done", "rejected"
 SKIPPED_SUFFIXES = (".tmp", ".part")
@@ -110,6 +110,8 @@ class Inbox:
             outcomes = self.submitter.submit(data, wait=True)
         except MessageError as error:
             return self._finish(path, REJECTED, {"reasons": [p.line() for p in error.problems]}, None)
+        except PersonalDataNotSealed as error:  # no party bank key, or the node refused the envelope
+            return self._finish(path, REJECTED, {"reasons": [str(error)]}, None)
         except GatewayError as error:
             self.log(f"{path.name}: left in the inbox: {error}")
             return FileResult(path.name, "", str(error))

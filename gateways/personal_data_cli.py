@@ -1,9 +1,13 @@
-"""`qenex gateway pii ...` and the `--pii-vault` options of `qenex gateway submit`.
+"""`qenex gateway pii ...` and the `--pii-*` options of `qenex gateway submit` and `serve`.
 
-submit --pii-vault DIR --pii-keys KEYS: before booking, the message's names, addresses and
+submit --pii-keys KEYS [--pii-vault DIR]: before booking, the message's names, addresses and
 remittance text are sealed for the party banks (BICs of the message that have a public key in
-KEYS, or --pii-banks) and stored in DIR under the message hash that the chain records. A message
-whose personal data cannot be sealed for any bank is not booked: the data would otherwise be lost.
+KEYS, or --pii-banks) and handed to the node (`qenex_putPersonalData`, gateways/pii_delivery.py),
+which passes the envelope to every node of the consortium; with --pii-vault a local copy is kept
+too. A message whose personal data cannot be sealed and delivered is not booked.
+
+show/erase work on a node (`--rpc URL`: any node serves the envelope; erasure is a chain action
+every node applies) or on a local vault (`--vault DIR`).
 """
 
 from __future__ import annotations
@@ -11,25 +15,21 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 from pathlib import Path
 
-from gateways import messages
 from gateways.personal_data import (
     PersonalDataError,
     Vault,
     create_bank_key,
-    extract,
     load_private_key,
-    load_public_key,
     open_envelope,
-    seal,
 )
-from ledger.hashing import keccak
+from gateways.pii_delivery import Sealer
+from node.rpc.client import RpcCallError, RpcClient
 
-BIC = re.compile(r"^[A-Z]{6}[A-Z0-9]{2}([A-Z0-9]{3})?$")
 PASSPHRASE_ENV = "QENEX_PII_PASSPHRASE"
+API_KEY_ENV = "QENEX_RPC_API_KEY"
 
 
 def _fail(message: str) -> int:
@@ -46,53 +46,24 @@ def _passphrase(args: argparse.Namespace) -> bytes:
     return text.encode()
 
 
-def party_banks(data: bytes, keys: Path) -> list[str]:
-    """BIC8s named anywhere in the message that have a public key in `keys`."""
-    found: set[str] = set()
-    stack: list[object] = [messages.parse(data)]
-    while stack:
-        value = stack.pop()
-        if isinstance(value, dict):
-            stack.extend(value.values())
-        elif isinstance(value, list):
-            stack.extend(value)
-        elif isinstance(value, str) and BIC.fullmatch(value):
-            found.add(value[:8])
-    return sorted(bank for bank in found if (keys / f"{bank}.pub").exists())
-
-
-def seal_message(data: bytes, vault: Path, keys: Path, banks: list[str] | None = None) -> Path | None:
-    """Seal the message's personal data for its party banks into `vault` (None: it has none)."""
-    fields = extract(data)
-    if not fields:
-        return None
-    chosen = banks or party_banks(data, keys)
-    if not chosen:
-        raise PersonalDataError(f"no party bank of this message has a public key in {keys}; give --pii-banks")
-    envelope = seal(fields, keccak(data), {bank: load_public_key(keys, bank) for bank in chosen})
-    return Vault(vault).put(envelope)
-
-
-def add_submit_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--pii-vault", metavar="DIR", help="seal names/addresses/remittance into DIR (docs/security.md)")
-    p.add_argument("--pii-keys", metavar="DIR", help="bank key store: <BIC8>.pub of the banks to seal for")
+def add_submit_options(p: argparse.ArgumentParser, vault: bool = True) -> None:
+    p.add_argument("--pii-keys", metavar="DIR",
+                   help="seal names/addresses/remittance for the party banks (<BIC8>.pub in DIR) and hand the "
+                        "envelope to the node before booking (docs/security.md)")  # fmt: skip
     p.add_argument("--pii-banks", help="comma-separated banks to seal for (default: the message's BICs with a key)")
+    if vault:
+        p.add_argument("--pii-vault", metavar="DIR", help="also keep the sealed envelope in DIR")
 
 
-def seal_for_submit(args: argparse.Namespace, data: bytes) -> str | None:
-    """Called by `gateway submit` before booking; the problem as text, or None when done."""
-    if not args.pii_vault:
-        return None
+def sealer_for(args: argparse.Namespace) -> Sealer | None:
+    """The sealer the options ask for (None: no sealing); ValueError naming a missing option."""
+    vault = getattr(args, "pii_vault", None)
     if not args.pii_keys:
-        return "--pii-vault needs --pii-keys"
-    banks = [b.strip() for b in args.pii_banks.split(",") if b.strip()] if args.pii_banks else None
-    try:
-        path = seal_message(data, Path(args.pii_vault), Path(args.pii_keys), banks)
-    except PersonalDataError as exc:
-        return str(exc)
-    if path is not None:
-        print(json.dumps({"personalData": str(path)}), flush=True)
-    return None
+        if vault or args.pii_banks:
+            raise ValueError("--pii-vault and --pii-banks need --pii-keys")
+        return None
+    banks = tuple(b.strip() for b in args.pii_banks.split(",") if b.strip()) if args.pii_banks else ()
+    return Sealer(Path(args.pii_keys), banks, Path(vault) if vault else None)
 
 
 def cmd_keygen(args: argparse.Namespace) -> int:
@@ -104,16 +75,37 @@ def cmd_keygen(args: argparse.Namespace) -> int:
     return 0
 
 
-def _hash(text: str) -> bytes:
+def _hash(args: argparse.Namespace) -> bytes:
+    text = args.message_hash_option or args.message_hash
+    if not text:
+        raise PersonalDataError("give the message hash (references.messageHash of the transaction)")
     raw = bytes.fromhex(text.removeprefix("0x"))
     if len(raw) != 32:
         raise PersonalDataError("a message hash is 32 bytes (references.messageHash of the transaction)")
     return raw
 
 
+def _client(args: argparse.Namespace) -> RpcClient:
+    """The node's RPC with the caller's credential: reading an envelope needs a role (docs/security.md)."""
+    key = args.api_key or os.environ.get(API_KEY_ENV)
+    return RpcClient(args.rpc, headers={"X-API-Key": key} if key else None)
+
+
+def _from_node(args: argparse.Namespace, message_hash: bytes) -> dict:
+    try:
+        found = _client(args).call("qenex_getPersonalData", "0x" + message_hash.hex())
+    except (RpcCallError, ConnectionError) as exc:
+        raise PersonalDataError(str(exc)) from None
+    if "erased" in found:
+        raise PersonalDataError(f"personal data of 0x{message_hash.hex()} was erased in block {found['erased']}")
+    return found
+
+
 def cmd_show(args: argparse.Namespace) -> int:
     try:
-        envelope = Vault(Path(args.vault)).get(_hash(args.message_hash))
+        message_hash = _hash(args)
+        node = _from_node(args, message_hash) if args.rpc else None
+        envelope = node["envelope"] if node is not None else Vault(Path(args.vault)).get(message_hash)
         fields = open_envelope(envelope, args.bank, load_private_key(Path(args.keys), args.bank, _passphrase(args)))
     except (PersonalDataError, ValueError) as exc:
         return _fail(str(exc))
@@ -123,11 +115,40 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 def cmd_erase(args: argparse.Namespace) -> int:
     try:
-        Vault(Path(args.vault)).erase(_hash(args.message_hash))
+        message_hash = _hash(args)
+        if not args.rpc:
+            Vault(Path(args.vault)).erase(message_hash)
+            print(f"erased: the data key of 0x{message_hash.hex()} is destroyed; the chain is unchanged")
+            return 0
+        if not args.key:
+            raise PersonalDataError("--rpc needs --key: the compliance officer's or bank operator's key")
+        account = args.account or _from_node(args, message_hash)["account"]
     except (PersonalDataError, ValueError) as exc:
         return _fail(str(exc))
-    print(f"erased: the data key of {args.message_hash} is destroyed; the chain is unchanged")
+    from node.cli import load_private_key as load_signing_key
+    from node.pii.erasure import erase_action
+    from node.validator_cli import send_action
+
+    try:
+        key = load_signing_key(args.key, args.password_file)
+        result = send_action(RpcClient(args.rpc), key, erase_action(message_hash, account), True, args.timeout)
+    except (ValueError, RpcCallError, ConnectionError, TimeoutError) as exc:
+        return _fail(str(exc))
+    print(json.dumps(result, indent=2))
+    if result.get("status") != "0x1":
+        error = result.get("error") or {}
+        return _fail(f"refused: {error.get('rule', '?')}: {error.get('message', '')}")
     return 0
+
+
+def _target(p: argparse.ArgumentParser) -> None:
+    p.add_argument("message_hash", nargs="?", help="the payment's message hash (or --message-hash)")
+    p.add_argument("--message-hash", dest="message_hash_option", metavar="HASH")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--rpc", metavar="URL", help="a node of the consortium (any node holds the envelope)")
+    where.add_argument("--vault", metavar="DIR", help="a local vault (`submit --pii-vault`)")
+    p.add_argument("--api-key", help=f"RPC credential with the gateway, operator, compliance or auditor role "
+                                     f"(else ${API_KEY_ENV})")  # fmt: skip
 
 
 def add_commands(gateway: argparse._SubParsersAction) -> None:
@@ -140,13 +161,15 @@ def add_commands(gateway: argparse._SubParsersAction) -> None:
     p.add_argument("--passphrase-file", help=f"passphrase of the key (else ${PASSPHRASE_ENV})")
     p.set_defaults(func=cmd_keygen)
     p = pii.add_parser("show", help="open a payment's personal data with a party bank's key")
-    p.add_argument("message_hash")
+    _target(p)
     p.add_argument("--bank", required=True)
-    p.add_argument("--vault", required=True, metavar="DIR")
     p.add_argument("--keys", required=True, metavar="DIR")
     p.add_argument("--passphrase-file")
     p.set_defaults(func=cmd_show)
     p = pii.add_parser("erase", help="GDPR erasure: destroy a payment's data keys (crypto-shredding)")
-    p.add_argument("message_hash")
-    p.add_argument("--vault", required=True, metavar="DIR")
+    _target(p)
+    p.add_argument("--key", help="with --rpc: the compliance officer's or bank operator's key (hex or keystore)")
+    p.add_argument("--password-file", help="keystore password file (else prompted)")
+    p.add_argument("--account", help="the debited account the erasure is scoped to (default: as the node stored it)")
+    p.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for the erasure's block")
     p.set_defaults(func=cmd_erase)

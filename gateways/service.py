@@ -25,10 +25,11 @@ from typing import Any
 from aiohttp import web
 
 from gateways.iso20022.status import DEFAULT_PACS002_VERSION
+from gateways.pii_delivery import Sealer
 from gateways.problems import MessageError
 from gateways.rpc import KeepAliveRpcClient
 from gateways.statements import FORMATS, StatementError, fetch_statement, to_camt053, to_mt
-from gateways.submit import GatewayError, Submitter, status_report
+from gateways.submit import GatewayError, PersonalDataNotSealed, Submitter, status_report
 from ledger.hashing import keccak
 
 DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024  # the ISO 20022 parser's own limit is 8 MiB; files are far smaller
@@ -49,6 +50,7 @@ class ServiceConfig:
     inbox: Path | None = None  # a drop folder watched as well (gateways/inbox.py)
     poll_seconds: float = 1.0
     require_login: bool = False  # operator session checked at the node (gateways/operator_login.py)
+    sealer: Sealer | None = None  # personal data sealed and handed to the node first (gateways/pii_delivery.py)
 
 
 def _problems_json(error: MessageError) -> dict[str, Any]:
@@ -64,7 +66,7 @@ class GatewayService:
 
     def __init__(self, config: ServiceConfig) -> None:
         self.config = config
-        self.submitter = Submitter(KeepAliveRpcClient(config.rpc_url), config.key, config.account_map)
+        self.submitter = Submitter(KeepAliveRpcClient(config.rpc_url), config.key, config.account_map, config.sealer)
         self.lock = asyncio.Lock()
         self.reader = KeepAliveRpcClient(config.rpc_url)  # statements: apart from the submitter's connection
         self.recent: OrderedDict[str, dict[str, Any]] = OrderedDict()
@@ -102,6 +104,8 @@ class GatewayService:
                 outcomes = await asyncio.to_thread(self.submitter.submit, data, wait, WAIT_SECONDS)
             except MessageError as error:
                 return web.json_response({"messageHash": message_hash, **_problems_json(error)}, status=422)
+            except PersonalDataNotSealed as error:
+                return web.json_response({"messageHash": message_hash, "error": str(error)}, status=422)
             except GatewayError as error:
                 return _error(502, str(error))
         report = status_report(data, outcomes, self.config.pacs002_version)
@@ -111,6 +115,8 @@ class GatewayService:
             "payments": [{"state": o.state, **o.line()} for o in outcomes],
             "statusReport": report.decode(),
         }
+        if self.submitter.sealed is not None:
+            result["personalData"] = self.submitter.sealed
         self.recent[message_hash] = result
         self.recent.move_to_end(message_hash)
         while len(self.recent) > MAX_REMEMBERED:

@@ -15,6 +15,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from gateways.booking import PaymentInstruction, transactions_from_message
 from gateways.iso20022.status import (
@@ -29,12 +30,19 @@ from ledger.hashing import keccak
 from ledger.tx import LedgerTransaction, address_of_key
 from node.rpc.client import RpcCallError, RpcClient
 
+if TYPE_CHECKING:
+    from gateways.pii_delivery import Sealer
+
 Json = dict[str, object]
 RECEIPT_POLL_SECONDS = 0.2
 
 
 class GatewayError(RuntimeError):
     """The node cannot take the message now (unreachable, wrong chain, currency decimals differ)."""
+
+
+class PersonalDataNotSealed(GatewayError):
+    """The message's personal data could not be sealed or the node refused it: nothing was booked."""
 
 
 @dataclass(slots=True)
@@ -120,10 +128,14 @@ def _differences(payment: PaymentInstruction, booked: Json) -> list[str]:
 class Submitter:
     """Signs with the gateway's key and sends through one node's RPC; not thread-safe (one nonce sequence)."""
 
-    def __init__(self, client: RpcClient, key: bytes, account_map: dict[str, str] | None = None) -> None:
+    def __init__(self, client: RpcClient, key: bytes, account_map: dict[str, str] | None = None,
+                 sealer: Sealer | None = None) -> None:  # fmt: skip
+        """`sealer`: personal data sealed and handed to the node before booking (gateways/pii_delivery.py)."""
         self.client = client
         self.key = key
         self.account_map = account_map
+        self.sealer = sealer
+        self.sealed: dict | None = None  # what the sealer answered for the last message
         self._chain_id: int | None = None  # the chain's id and currency decimals do not change: asked once
         self._exponents: dict[str, int] = {}
 
@@ -164,8 +176,16 @@ class Submitter:
         A payment the node refuses does not stop the others (each is its own transaction); submitting
         the same message again after fixing the cause books only what is missing.
         """
+        self.sealed = None
         payments = self.payments(data)
         chain_id, nonce = self._chain(payments)
+        if self.sealer is not None:  # before anything is signed: a payment whose data reached nobody is not booked
+            try:
+                self.sealed = self.sealer(self.client, self.key, chain_id, data, payments)
+            except ValueError as error:  # PersonalDataError
+                raise PersonalDataNotSealed(f"personal data not sealed, nothing booked: {error}") from None
+            except ConnectionError as error:
+                raise GatewayError(str(error)) from error
         outcomes: list[Outcome] = []
         for payment in payments:
             outcome = self._send(payment, chain_id, nonce)
