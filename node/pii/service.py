@@ -162,7 +162,10 @@ class PersonalDataService:
             if height is not None:
                 return {"messageHash": params[0], "erased": height}
             raise RpcError(RESOURCE_NOT_FOUND, f"no personal data for message {params[0]} on this node")
-        return {"messageHash": "0x" + message_hash.hex(), "account": request.account, "envelope": request.envelope}
+        # With the gateway's signature: what a node returns is a put request any other node checks
+        # and takes (a node that was down while the envelope was gossiped gets it that way).
+        return {"messageHash": "0x" + message_hash.hex(), "account": request.account, "envelope": request.envelope,
+                "signature": "0x" + request.signature.hex()}  # fmt: skip
 
 
 def install(node: object, network: object | None) -> PersonalDataService:

@@ -4,7 +4,8 @@ Bank A's gateway submits an MT103 through node 1 with its names and addresses se
 party banks; the envelope travels to every node over P2P; bank B opens it through node 3's RPC,
 a third member's key cannot, nobody without the gateway/operator role can hand one in, and no
 block holds a name. Then the bank operator erases it with a chain action: every node shreds its
-copy and refuses it again, and `qenex ledger verify` passes on every node (Network.assert_consistent).
+copy (node 4, down meanwhile, when it syncs the block) and refuses it again, and `qenex ledger verify`
+passes on every node (Network.assert_consistent).
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ def test_envelope_travels_to_every_node_opens_only_for_party_banks_and_erasure_s
     debit, credit = listing[1]["accounts"][0]["id"], listing[2]["accounts"][0]["id"]
     (tmp_path / "map.json").write_text(json.dumps({"25698745": debit, "65479512": credit}))
     (tmp_path / "mt103.fin").write_bytes(data)
+    network.kill(3)  # node 4 is down while the envelope is gossiped
     submitted = run_cli("gateway", "submit", str(tmp_path / "mt103.fin"), "--rpc", network.nodes[0].rpc_url,
                         "--from", listing[0]["private_key"], "--accounts-map", str(tmp_path / "map.json"),
                         "--wait", "--pii-keys", str(keys))  # fmt: skip
@@ -80,11 +82,23 @@ def test_envelope_travels_to_every_node_opens_only_for_party_banks_and_erasure_s
     assert sealed["messageHash"] == message_hash and sealed["stored"] and sealed["banks"] == [BANK_B, BANK_A]
     [booked] = [line for line in lines if "transactionHash" in line and "receipt" not in line]
 
-    # 2. Every node holds the envelope (gossip), as ciphertext only, in an owner-only file.
+    # 2. Every node holds the envelope (gossip), as ciphertext only, in an owner-only file. Node 4 missed
+    # the gossip; what another node serves is a signed request it takes, as any node would.
     def holds(index: int) -> bool:
         path = network.nodes[index].home / "personal-data" / f"{message_hash[2:]}.json"
         return path.exists() and "keys" in path.read_text()
 
+    for index in range(3):
+        _until(lambda index=index: holds(index), f"node {index + 1} never received the envelope")
+    network.restart(3)
+    network.wait_height(3, network.height(0))
+    assert not holds(3)
+    copied = RpcClient(network.nodes[2].rpc_url, headers={"X-API-Key": api_keys[2]}).call(
+        "qenex_getPersonalData", message_hash
+    )
+    request = {key: copied[key] for key in ("envelope", "account", "signature")}
+    assert network.rpc(3).call("qenex_putPersonalData", request)["stored"]
+    assert not network.rpc(0).call("qenex_putPersonalData", request)["stored"]  # the same request: held already
     for index in range(4):
         _until(lambda index=index: holds(index), f"node {index + 1} never received the envelope")
         path = network.nodes[index].home / "personal-data" / f"{message_hash[2:]}.json"
@@ -140,8 +154,11 @@ def test_envelope_travels_to_every_node_opens_only_for_party_banks_and_erasure_s
                       "--key", listing[1]["private_key"], "--account", debit)  # fmt: skip
     assert refused.returncode == 1 and "unauthorized" in refused.stderr
     assert holds(1)
+    network.kill(3)  # node 4 is down while the erasure commits: it shreds when it syncs the block
     erased = run_cli("gateway", "pii", "erase", "--rpc", network.nodes[0].rpc_url, "--message-hash", message_hash,
                      "--key", listing[0]["private_key"], "--api-key", api_keys[0])  # the account: as stored
+    assert holds(3)
+    network.restart(3)
     assert erased.returncode == 0, erased.stderr + erased.stdout
     block = json.loads(erased.stdout)["blockNumber"]
     for index in range(4):
