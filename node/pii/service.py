@@ -21,6 +21,7 @@ from collections.abc import Callable
 
 from ledger.permissions import allowed, current_grants
 from ledger.tx import ACTION_TX_TYPE, decode_transaction
+from node.audit import AuditLog
 from node.governance import members_at
 from node.log import event
 from node.p2p import wire
@@ -45,6 +46,9 @@ class PersonalDataService:
         self.node = node
         self.network = network  # node.p2p.network.NodeNetwork, None for a node without peers
         self.store = EnvelopeStore(node.config.home)  # type: ignore[attr-defined]
+        # The node's hash-chained audit log (node/audit.py): every gateway submission of personal data
+        # and every shredding. Appended from the event loop only, like the RPC guard's entries.
+        self.audit = AuditLog(node.config.home)  # type: ignore[attr-defined]
         self.dropped = 0  # frames from peers that were refused (malformed or not vouched for)
 
     # --- accepting ---------------------------------------------------------------------------
@@ -76,6 +80,9 @@ class PersonalDataService:
         self.store.put(request)
         event(log, "personal_data_stored", message_hash="0x" + request.message_hash.hex(), signer=signer,
               origin=origin, banks=list(request.banks))  # fmt: skip
+        if origin == "rpc":  # a gateway's submission (a copy from a peer is audited where it was submitted)
+            self.audit.append(signer, "personal_data.put", "stored", message_hash="0x" + request.message_hash.hex(),
+                              account=request.account, banks=list(request.banks))  # fmt: skip
         self._gossip(request, origin)
         return True
 
@@ -114,6 +121,8 @@ class PersonalDataService:
     def _shred(self, message_hash: bytes, height: int) -> None:
         shredded = self.store.shred(message_hash, height)
         event(log, "personal_data_erased", message_hash="0x" + message_hash.hex(), height=height, shredded=shredded)
+        self.audit.append("chain", "personal_data.erase", "shredded" if shredded else "tombstone",
+                          message_hash="0x" + message_hash.hex(), height=height)  # fmt: skip
 
     def catch_up(self) -> None:
         """On start: shred what the chain erased while this node was stopped before it could."""

@@ -169,4 +169,13 @@ def test_envelope_travels_to_every_node_opens_only_for_party_banks_and_erasure_s
     assert gone.returncode == 1 and f"erased in block {block}" in gone.stderr
     with pytest.raises(RpcCallError, match=f"erased in block {block}"):
         network.rpc(3).call("qenex_putPersonalData", sign_request(served["envelope"], debit, chain_id, operator_key))
+    # The submission and the shredding are in the hash-chained audit log of the node that took them.
+    audit = [json.loads(line) for line in (network.nodes[0].home / "audit.log").read_text().splitlines()]
+    put, erase = [e for e in audit if e["action"].startswith("personal_data")]
+    assert (put["action"], put["actor"].lower(), put["detail"]["message_hash"], put["detail"]["account"]) == (
+        "personal_data.put", listing[0]["address"].lower(), message_hash, debit)
+    assert (erase["action"], erase["outcome"], erase["detail"]) == (
+        "personal_data.erase", "shredded", {"message_hash": message_hash, "height": block})
+    verified = run_cli("audit", "verify", "--home", str(network.nodes[0].home))
+    assert verified.returncode == 0, verified.stdout + verified.stderr
     network.assert_consistent()  # same blocks everywhere; `qenex ledger verify` passes on every node
