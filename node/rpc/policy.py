@@ -13,6 +13,8 @@ settings into this value, which NodeConfig carries to the server, WebSocket, fil
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -95,6 +97,19 @@ class RpcPolicy:
                 f"rpc.tls_cert / rpc.tls_key: cannot load {self.tls_cert_file} with {self.tls_key_file}: {exc}"
             ) from None
         return context
+
+    def to_json(self) -> str:
+        """The resolved policy for an RPC worker process, which must enforce exactly the node's."""
+        values = dataclasses.asdict(self)
+        return json.dumps({k: str(v) if isinstance(v, Path) else v for k, v in values.items()})
+
+    @classmethod
+    def from_json(cls, text: str) -> RpcPolicy:
+        values = json.loads(text)
+        paths = ("jwt_secret_file", "api_keys_file", "tls_cert_file", "tls_key_file")
+        values.update({k: None if values[k] is None else Path(values[k]) for k in paths})
+        values["cors_origins"] = tuple(values["cors_origins"])
+        return cls(**values)
 
     @classmethod
     def from_settings(cls, values: Mapping[str, object], home: Path) -> RpcPolicy:
