@@ -38,7 +38,9 @@ def test_credentials(auth):
     authenticator, secret = auth
     now = time.time()
     assert authenticator.principal({}) is None
-    assert authenticator.principal({"Authorization": f"Bearer {make_jwt(secret, now)}"}, now).roles == {"*"}
+    node_tooling = authenticator.principal({"Authorization": f"Bearer {make_jwt(secret, now)}"}, now)
+    assert node_tooling.roles == {"operator"}  # rpc.jwt_roles: the secret file makes its holder the operator only
+    assert node_tooling.may(roles_for("admin_nodeInfo")) and not node_tooling.may(frozenset({"compliance"}))
     assert authenticator.principal({"X-API-Key": "k-aud"}).roles == {"auditor"}
     with pytest.raises(AuthError, match="iat"):
         authenticator.principal({"Authorization": f"Bearer {make_jwt(secret, now - 61)}"}, now)
@@ -49,6 +51,23 @@ def test_credentials(auth):
         authenticator.principal({"Authorization": f"Bearer {none_alg}"}, now)
     with pytest.raises(AuthError, match="Bearer"):
         authenticator.principal({"Authorization": f"Basic {make_jwt(secret, now)}"}, now)
+
+
+def test_jwt_roles_are_configured_and_checked(tmp_path):
+    from node.config import ConfigError, load_settings
+
+    ensure_jwt_secret(tmp_path / "jwt.hex")
+    (tmp_path / "node.toml").write_text('[rpc]\njwt_roles = "operator, auditor"\n')
+    policy = load_settings(tmp_path, environ={}).node_config(tmp_path).rpc_policy
+    assert policy.jwt_roles == ("operator", "auditor") and RpcPolicy.from_json(policy.to_json()) == policy
+    token = make_jwt(bytes.fromhex((tmp_path / "jwt.hex").read_text().strip()))
+    assert Authenticator(policy, tmp_path).principal({"Authorization": f"Bearer {token}"}).roles == {
+        "operator",
+        "auditor",
+    }
+    (tmp_path / "node.toml").write_text('[rpc]\njwt_roles = "operator,root"\n')
+    with pytest.raises(ConfigError, match=r"jwt_roles.*each one of governor"):
+        load_settings(tmp_path, environ={})
 
 
 @settings(max_examples=300, deadline=None)
