@@ -56,9 +56,8 @@ class ActionRejected(LedgerError):
     """A chain action breaks a rule; `rule` is its stable code."""
 
     def __init__(self, rule: str, message: str) -> None:
-        self.rule = rule
-        self.message = message
-        ValueError.__init__(self, message)
+        super().__init__(message)
+        self.rule = rule  # per instance: one class carries every action rule
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,12 +114,19 @@ def _index(state: LedgerReader) -> list[int]:
     return [] if data is None else [bytes_to_int(h) for h in decode(data, max_depth=2)]
 
 
+def _set_in_force(state: LedgerReader, genesis: Genesis, height: int | None) -> tuple[int, list[Member]]:
+    """(the height it takes effect from, the set) deciding block `height`; None: the last one
+    scheduled, which may take effect later."""
+    scheduled = [h for h in _index(state) if height is None or h <= height]
+    if not scheduled:
+        return 0, genesis_members(genesis)
+    start = max(scheduled)
+    return start, _decode_set(state.record(b"vs:" + start.to_bytes(8, "big")))  # type: ignore[arg-type]
+
+
 def members_at(state: LedgerReader, genesis: Genesis, height: int) -> list[Member]:
     """The validator set that decides block `height` (changes scheduled up to it included)."""
-    effective = [h for h in _index(state) if h <= height]
-    if not effective:
-        return genesis_members(genesis)
-    return _decode_set(state.record(b"vs:" + max(effective).to_bytes(8, "big")))  # type: ignore[arg-type]
+    return _set_in_force(state, genesis, height)[1]
 
 
 def validator_set(members: list[Member]) -> ValidatorSet:
@@ -128,10 +134,7 @@ def validator_set(members: list[Member]) -> ValidatorSet:
 
 
 def _latest(state: LedgerReader, genesis: Genesis) -> tuple[int, list[Member]]:
-    index = _index(state)
-    if not index:
-        return 0, genesis_members(genesis)
-    return max(index), _decode_set(state.record(b"vs:" + max(index).to_bytes(8, "big")))  # type: ignore[arg-type]
+    return _set_in_force(state, genesis, None)
 
 
 # --- applying actions --------------------------------------------------------------------------

@@ -275,12 +275,12 @@ def block_rows_of(table: dict) -> Callable[[int], BlockRows]:
     so a worker's answer is byte for byte the node's."""
 
     def rows(number: int) -> BlockRows:
-        block = table["eth_getBlockByNumber"]([qty(number), False])
-        transactions = tuple(
-            (h, table["eth_getTransactionByHash"]([h]), table["eth_getTransactionReceipt"]([h]))
-            for h in block["transactions"]
-        )
         full = table["eth_getBlockByNumber"]([qty(number), True])
+        hashes = [t["hash"] for t in full["transactions"]]
+        block = full | {"transactions": hashes}  # the hash-only form, without serializing the block twice
+        transactions = tuple(
+            (h, table["eth_getTransactionByHash"]([h]), table["eth_getTransactionReceipt"]([h])) for h in hashes
+        )
         return BlockRows(number, block["hash"], block, full, transactions)
 
     return rows

@@ -6,6 +6,7 @@ here is an audit-log entry too (actor `cli:<user>`), like the node's own logins 
 from __future__ import annotations
 
 import argparse
+import functools
 import getpass
 import json
 import os
@@ -13,6 +14,7 @@ import secrets
 import sys
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 from ledger.authz import ROLES
@@ -26,9 +28,26 @@ API_KEYS_DEFAULT = "rpc-api-keys.json"
 LOGIN_REPLY_BYTES_MAX = 64 * 1024
 
 
+Command = Callable[[argparse.Namespace], int]
+
+
 def _fail(message: str) -> int:
     print(f"error: {message}", file=sys.stderr)
     return 1
+
+
+def _refusing_unreadable_secrets(command: Command) -> Command:
+    """A secret or key file that is missing, malformed or readable by others ends the command with
+    the reason (AuthError / OSError name the file), not a traceback."""
+
+    @functools.wraps(command)
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return command(args)
+        except (AuthError, OSError) as exc:
+            return _fail(str(exc))
+
+    return run
 
 
 def _actor() -> str:
@@ -60,21 +79,19 @@ def cmd_jwt_secret(args: argparse.Namespace) -> int:
     return 0
 
 
+@_refusing_unreadable_secrets
 def cmd_jwt_token(args: argparse.Namespace) -> int:
     path = Path(args.home) / (args.secret or JWT_SECRET_DEFAULT)
-    try:
-        print(make_jwt(read_jwt_secret(path)))
-    except (AuthError, OSError) as exc:
-        return _fail(str(exc))
+    if not path.exists():
+        return _fail(f"{path} does not exist: the node creates it at its first start, or run qenex rpc jwt-secret")
+    print(make_jwt(read_jwt_secret(path)))
     return 0
 
 
+@_refusing_unreadable_secrets
 def cmd_api_key_add(args: argparse.Namespace) -> int:
     path = Path(args.home) / API_KEYS_DEFAULT
-    try:
-        keys = load_api_keys(path)
-    except (AuthError, OSError) as exc:
-        return _fail(str(exc))
+    keys = load_api_keys(path)
     if any(entry["name"] == args.name for entry in keys.values()):
         return _fail(f"an API key named {args.name!r} exists; remove it first")
     key = "qk_" + secrets.token_urlsafe(32)
@@ -86,22 +103,17 @@ def cmd_api_key_add(args: argparse.Namespace) -> int:
     return 0
 
 
+@_refusing_unreadable_secrets
 def cmd_api_key_list(args: argparse.Namespace) -> int:
-    try:
-        keys = load_api_keys(Path(args.home) / API_KEYS_DEFAULT)
-    except (AuthError, OSError) as exc:
-        return _fail(str(exc))
-    for entry in keys.values():
+    for entry in load_api_keys(Path(args.home) / API_KEYS_DEFAULT).values():
         print(f"{entry['name']}\t{entry['role']}")
     return 0
 
 
+@_refusing_unreadable_secrets
 def cmd_api_key_remove(args: argparse.Namespace) -> int:
     path = Path(args.home) / API_KEYS_DEFAULT
-    try:
-        keys = load_api_keys(path)
-    except (AuthError, OSError) as exc:
-        return _fail(str(exc))
+    keys = load_api_keys(path)
     kept = {digest: entry for digest, entry in keys.items() if entry["name"] != args.name}
     if len(kept) == len(keys):
         return _fail(f"no API key named {args.name!r}")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from eth_bloom import BloomFilter
 from eth_utils import to_checksum_address
@@ -31,6 +31,7 @@ from node.rpc.serialize import data, qty, serialize_posting, serialize_receipt
 if TYPE_CHECKING:
     from node.rpc.methods import RpcMethods
 
+T = TypeVar("T")
 EXECUTION_REVERTED = 3  # geth: eth_call / eth_estimateGas of a call that reverts
 LOGS_BLOCK_RANGE_MAX = 10_000
 LOGS_RESULTS_MAX = 10_000
@@ -196,25 +197,23 @@ class EthRpc:
             gas=min(_quantity(gas, "gas"), self.chain.evm_params.gas_limit) if gas is not None else None,
         )
 
-    def call(self, params: list) -> str:
+    def _simulate(self, params: list, run: Callable[[StateReader, CallArgs], T]) -> T:
+        """eth_call and eth_estimateGas: the call object at a block, run once; a revert is code 3
+        with its output as data (what wallets decode), any other failure -32000 saying why."""
         args = self._call_args(_param(params, 0, "transaction"))
         reader = self._reader(self._number(_param(params, 1, "block", False, "latest")))
         try:
-            return data(reader.call(args))
+            return run(reader, args)
         except CallReverted as reverted:
             raise RpcError(EXECUTION_REVERTED, str(reverted), data(reverted.output)) from None
         except CallFailed as failed:
             raise RpcError(-32000, str(failed)) from None
 
+    def call(self, params: list) -> str:
+        return data(self._simulate(params, lambda reader, args: reader.call(args)))
+
     def estimate_gas(self, params: list) -> str:
-        args = self._call_args(_param(params, 0, "transaction"))
-        reader = self._reader(self._number(_param(params, 1, "block", False, "latest")))
-        try:
-            return qty(reader.estimate_gas(args))
-        except CallReverted as reverted:
-            raise RpcError(EXECUTION_REVERTED, str(reverted), data(reverted.output)) from None
-        except CallFailed as failed:
-            raise RpcError(-32000, str(failed)) from None
+        return qty(self._simulate(params, lambda reader, args: reader.estimate_gas(args)))
 
     # --- transactions ------------------------------------------------------------------------
 

@@ -25,8 +25,9 @@ from ledger.authz import ROLES
 PUBLIC = "public"
 AUTHENTICATED = "authenticated"
 AUTHENTICATED_PREFIXES = ("admin_", "debug_", "txpool_")
-# Management methods outside those prefixes: they cost the node real work or show its internals.
-MANAGEMENT_METHODS = frozenset({"qenex_cacheVerify", "qenex_getPersonalData"})
+# Methods outside those prefixes that need a credential: they cost the node real work or show its
+# internals, or (the compliance review queue, sealed personal data) concern customers.
+MANAGEMENT_METHODS = frozenset({"qenex_cacheVerify", "qenex_getHeldTransactions", "qenex_getPersonalData"})
 
 # A credential signed with the engine-API-style JWT secret stands for the node's own tooling, with the
 # roles of rpc.jwt_roles ("operator" by default: whoever can read HOME/jwt.hex runs the node, and
@@ -37,6 +38,7 @@ _ROLES_BY_PREFIX: dict[str, frozenset[str]] = {
     "debug_": frozenset({"operator", "auditor"}),
     "txpool_": frozenset({"operator", "auditor", "validator"}),
     "qenex_cacheVerify": frozenset({"operator"}),
+    "qenex_getHeldTransactions": frozenset({"compliance", "auditor", "operator"}),
     # Sealed envelopes: ciphertext, yet which banks are party to which payment is nobody else's business.
     "qenex_getPersonalData": frozenset({"operator", "gateway", "compliance", "auditor"}),
 }

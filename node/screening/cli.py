@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -115,11 +116,11 @@ def _sign(key_spec: str, password_file: str | None, message: bytes) -> str:
     return "0x" + signature.hex()
 
 
-def _rpc_call(url: str, method: str, *params: object) -> int:
+def _rpc_call(url: str, method: str, *params: object, headers: dict[str, str] | None = None) -> int:
     from node.rpc.client import RpcCallError, RpcClient
 
     try:
-        result = RpcClient(url).call(method, *params)
+        result = RpcClient(url, headers=headers).call(method, *params)
     except (RpcCallError, OSError) as exc:
         return _fail(str(exc))
     print(json.dumps(result, indent=2, sort_keys=True))
@@ -149,7 +150,15 @@ def cmd_fraud_stage(args: argparse.Namespace) -> int:
 
 
 def cmd_fraud_held(args: argparse.Namespace) -> int:
-    return _rpc_call(args.rpc, "qenex_getHeldTransactions")
+    from node.rpc.auth import home_credentials
+
+    if args.api_key:
+        headers = {"X-API-Key": args.api_key}
+    elif args.home:
+        headers = home_credentials(Path(args.home))  # the node's own JWT secret: its operator
+    else:
+        return _fail("the review queue needs a credential: --api-key KEY (compliance, auditor or operator) or --home")
+    return _rpc_call(args.rpc, "qenex_getHeldTransactions", headers=headers)
 
 
 def cmd_fraud_review(args: argparse.Namespace) -> int:
@@ -216,6 +225,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_fraud_stage)
     p = fraud.add_parser("held", help="list the transactions held for compliance review")
     p.add_argument("--rpc", default=DEFAULT_RPC_URL, help=f"node JSON-RPC URL (default {DEFAULT_RPC_URL})")
+    p.add_argument("--api-key", default=os.environ.get("QENEX_API_KEY"),
+                   help="API key of a compliance, auditor or operator role (default $QENEX_API_KEY)")  # fmt: skip
+    p.add_argument("--home", help="the node's home: authenticate with its JWT secret (operator)")
     p.set_defaults(func=cmd_fraud_held)
     p = fraud.add_parser("review", help="compliance: release or reject a held transaction (signed)")
     p.add_argument("tx_hash")

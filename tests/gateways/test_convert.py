@@ -4,6 +4,7 @@ every mapped field of our output equals the expected counterpart, outputs valida
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -20,17 +21,23 @@ MT, MX = SHARED / "samples" / "mt", SHARED / "samples" / "iso20022"
 XSD_DIR = SHARED / "iso20022" / "xsd"
 
 
-def _pairs(relation: str) -> list[tuple[str, str]]:
-    """(MT file, MX file) of every MT103 sample whose translation counterpart is in the sample set."""
-    manifest = MT / "manifest.json"
+def _manifest_pairs(source: Path, counterpart: Path, keep: Callable[[dict, dict], bool]) -> list[tuple[str, str]]:
+    """(file, counterpart file) for each pair of `source`'s sample manifest that `keep` accepts and
+    whose counterpart is in the sample set."""
+    manifest = source / "manifest.json"
     if not manifest.is_file():
         return []
     return [
         (entry["file"], pair["file"])
         for entry in json.loads(manifest.read_text())
         for pair in entry.get("pairs", [])
-        if entry["type"] == "MT103" and pair["relation"] == relation and (MX / pair["file"]).is_file()
+        if keep(entry, pair) and (counterpart / pair["file"]).is_file()
     ]
+
+
+def _pairs(relation: str) -> list[tuple[str, str]]:
+    """(MT file, MX file) of every MT103 sample whose translation counterpart is in the sample set."""
+    return _manifest_pairs(MT, MX, lambda entry, pair: entry["type"] == "MT103" and pair["relation"] == relation)
 
 
 MT_TO_MX = _pairs("MT->MX expected output")  # (MT input, expected pacs.008)
@@ -141,15 +148,9 @@ def test_cli_convert_prints_a_valid_message(tmp_path: Path) -> None:
 
 
 def _statement_pairs() -> list[tuple[str, str]]:
-    manifest = MX / "manifest.json"
-    if not manifest.is_file():
-        return []
-    return [
-        (entry["file"], pair["file"])
-        for entry in json.loads(manifest.read_text())
-        for pair in entry.get("pairs", [])
-        if entry["type"] == "camt.053.001.08" and pair["file"].startswith("mt940") and (MT / pair["file"]).is_file()
-    ]
+    return _manifest_pairs(
+        MX, MT, lambda entry, pair: entry["type"] == "camt.053.001.08" and pair["file"].startswith("mt940")
+    )
 
 
 STATEMENT_PAIRS = _statement_pairs()

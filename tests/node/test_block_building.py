@@ -3,49 +3,25 @@ commits must be exactly what executing the same transactions afresh gives."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
+from support.in_process import in_process_node, produce_and_replay
 from support.nodes import signed_transfer
 
-from genesis.builder import GENESIS_FILE, init_dev_home
+from genesis.builder import GENESIS_FILE
 from genesis.schema import load_genesis
-from ledger.tx import decode_transaction
 from node.chain import Chain
-from node.execution import SignedTransaction, TransactionRejected
-from node.service import Node, NodeConfig, read_validator_key
-
-
-def make_node(tmp_path, max_transactions: int = 10_000):
-    home = tmp_path / "home"
-    listing = init_dev_home(home, accounts=3)
-    genesis_path = home / GENESIS_FILE
-    data = json.loads(genesis_path.read_text())
-    data["block"]["max_transactions"] = max_transactions
-    genesis_path.write_text(json.dumps(data))
-    return Node(NodeConfig(home, verify_workers=0)), listing, home
-
-
-def signed(raw: bytes) -> SignedTransaction:
-    tx = decode_transaction(raw)
-    return SignedTransaction(tx, raw, tx.hash, tx.sender())
+from node.execution import TransactionRejected
 
 
 @pytest.mark.parametrize("max_transactions", [10_000, 4])
 def test_committed_blocks_equal_fresh_execution(tmp_path, max_transactions):
-    node, listing, home = make_node(tmp_path, max_transactions)
+    node, listing, home = in_process_node(tmp_path, max_transactions=max_transactions)
     fresh = Chain(tmp_path / "fresh", load_genesis(home / GENESIS_FILE))
     try:
         raws = [signed_transfer(listing, i % 3, (i + 1) % 3, 100 + i, i // 3, i + 1) for i in range(10)]
         for raw in raws:
             node.admit(raw)
-        while len(node.mempool):
-            number = node.chain.height + 1
-            node.produce()
-            block = node.chain.block(number)
-            replayed, receipts = fresh.produce_block(
-                [signed(raw) for raw in block.transactions], read_validator_key(home), block.header.timestamp
-            )
+        for block, replayed, receipts in produce_and_replay(node, fresh, home):
             assert replayed.header.state_root == block.header.state_root
             assert replayed.header.receipts_root == block.header.receipts_root
             assert all(r.status == 1 for r in receipts)
@@ -57,7 +33,7 @@ def test_committed_blocks_equal_fresh_execution(tmp_path, max_transactions):
 
 
 def test_admission_sees_the_transactions_admitted_before(tmp_path):
-    node, listing, _ = make_node(tmp_path)
+    node, listing, _ = in_process_node(tmp_path)
     try:
         balance = listing[0]["accounts"][0]["balance"]
         node.admit(signed_transfer(listing, 0, 1, balance - 1_000, 0, 1))

@@ -4,32 +4,18 @@ reads the same EVM state back from LevelDB."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from eth_account import Account
+from support.in_process import in_process_node, produce_and_replay
 from support.nodes import signed_transfer
 
-from contracts.evm.transaction import decode_ethereum, is_ethereum_raw
-from genesis.builder import DEV_NATIVE_WEI, GENESIS_FILE, init_dev_home
+from genesis.builder import DEV_NATIVE_WEI, GENESIS_FILE
 from genesis.schema import load_genesis
-from ledger.tx import decode_transaction
 from node.chain import Chain
-from node.execution import SignedTransaction, TransactionRejected
-from node.service import Node, NodeConfig, read_validator_key
+from node.execution import TransactionRejected
+from node.service import Node, NodeConfig
 
 BOB = Account.create()
-
-
-def make_node(tmp_path, max_transactions: int = 10_000, base_fee: int = 0):
-    home = tmp_path / "home"
-    listing = init_dev_home(home, accounts=3)
-    path = home / GENESIS_FILE
-    data = json.loads(path.read_text())
-    data["block"]["max_transactions"] = max_transactions
-    data["block"]["base_fee_per_gas"] = base_fee
-    path.write_text(json.dumps(data))
-    return Node(NodeConfig(home, verify_workers=0)), listing, home
 
 
 def eth_raw(listing, index: int, nonce: int, **fields) -> bytes:
@@ -38,17 +24,9 @@ def eth_raw(listing, index: int, nonce: int, **fields) -> bytes:
     return bytes(Account.from_key(listing[index]["private_key"]).sign_transaction(tx).raw_transaction)
 
 
-def signed(raw: bytes) -> SignedTransaction:
-    if is_ethereum_raw(raw):
-        tx, sender = decode_ethereum(raw, 1337)
-        return SignedTransaction(tx, raw, tx.evm_tx.hash, sender)
-    tx = decode_transaction(raw)
-    return SignedTransaction(tx, raw, tx.hash, tx.sender())
-
-
 @pytest.mark.parametrize("max_transactions", [10_000, 3])
 def test_mixed_blocks_equal_fresh_execution_and_survive_restart(tmp_path, max_transactions):
-    node, listing, home = make_node(tmp_path, max_transactions)
+    node, listing, home = in_process_node(tmp_path, max_transactions=max_transactions)
     fresh = Chain(tmp_path / "fresh", load_genesis(home / GENESIS_FILE))
     try:
         # sender 0 alternates kinds on one nonce sequence
@@ -61,13 +39,7 @@ def test_mixed_blocks_equal_fresh_execution_and_survive_restart(tmp_path, max_tr
         ]
         for raw in raws:
             node.admit(raw)
-        while len(node.mempool):
-            number = node.chain.height + 1
-            node.produce()
-            block = node.chain.block(number)
-            replayed, _ = fresh.produce_block(
-                [signed(raw) for raw in block.transactions], read_validator_key(home), block.header.timestamp
-            )
+        for block, replayed, _ in produce_and_replay(node, fresh, home):
             for name in ("state_root", "evm_state_root", "receipts_root", "gas_used", "logs_bloom"):
                 assert getattr(replayed.header, name) == getattr(block.header, name), name
         head = node.chain.head.header
@@ -87,7 +59,7 @@ def test_mixed_blocks_equal_fresh_execution_and_survive_restart(tmp_path, max_tr
 
 
 def test_admission_refuses_what_cannot_pay_and_keeps_nonce_order(tmp_path):
-    node, listing, _ = make_node(tmp_path, base_fee=7)
+    node, listing, _ = in_process_node(tmp_path, base_fee_per_gas=7)
     try:
         with pytest.raises(TransactionRejected) as low:
             node.admit(eth_raw(listing, 0, 0, maxFeePerGas=6))

@@ -224,3 +224,20 @@ def test_node_refuses_a_secret_file_others_can_read(tmp_path, name):
     with pytest.raises(RuntimeError) as refused:
         start_node(home, timeout=20)
     assert f"run: chmod 600 {home / name}" in str(refused.value)
+
+
+def test_api_key_cli_lists_removes_and_refuses_with_reasons(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    assert run_cli("rpc", "api-key", "add", "ops", "--role", "operator", "--home", str(home)).returncode == 0
+    again = run_cli("rpc", "api-key", "add", "ops", "--role", "auditor", "--home", str(home))
+    assert again.returncode == 1 and "named 'ops' exists" in again.stderr
+    assert run_cli("rpc", "api-key", "list", "--home", str(home)).stdout == "ops\toperator\n"
+    assert run_cli("rpc", "api-key", "remove", "ops", "--home", str(home)).returncode == 0
+    missing = run_cli("rpc", "api-key", "remove", "ops", "--home", str(home))
+    assert missing.returncode == 1 and "no API key named 'ops'" in missing.stderr
+    no_secret = run_cli("rpc", "jwt-token", "--home", str(home))
+    assert no_secret.returncode == 1 and "qenex rpc jwt-secret" in no_secret.stderr
+    (home / "rpc-api-keys.json").chmod(0o644)
+    readable = run_cli("rpc", "api-key", "list", "--home", str(home))
+    assert readable.returncode == 1 and "chmod 600" in readable.stderr and "Traceback" not in readable.stderr

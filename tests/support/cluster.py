@@ -20,6 +20,7 @@ from consensus.commit import ValidatorPower, ValidatorSet, commit_signers
 from genesis.builder import VALIDATOR_KEY_FILE, enable_screening
 from ledger.tx import address_of_key
 from node.cluster import ClusterNode, prepare, start_cluster, start_node, stop_cluster
+from node.rpc.auth import home_credentials
 from node.rpc.client import RpcClient
 from support.nodes import run_cli, signed_transfer
 
@@ -36,6 +37,10 @@ class Network:
 
     def rpc(self, index: int) -> RpcClient:
         return RpcClient(self.nodes[index].rpc_url, timeout=10)
+
+    def operator_rpc(self, index: int) -> RpcClient:
+        """Node `index`'s client authenticated as its operator (its HOME/jwt.hex)."""
+        return RpcClient(self.nodes[index].rpc_url, timeout=10, headers=home_credentials(self.nodes[index].home))
 
     def alive(self) -> list[int]:
         return [i for i, n in enumerate(self.nodes) if n.process.poll() is None]

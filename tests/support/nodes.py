@@ -14,6 +14,7 @@ from pathlib import Path
 from genesis.builder import init_dev_home
 from ledger.transfer import Transfer
 from ledger.tx import LedgerTransaction
+from node.rpc.auth import home_credentials
 from node.rpc.client import RpcClient
 
 REPO = Path(__file__).resolve().parents[2]
@@ -29,6 +30,11 @@ class NodeProcess:
     @property
     def rpc(self) -> RpcClient:
         return RpcClient(self.url, timeout=10)
+
+    @property
+    def operator_rpc(self) -> RpcClient:
+        """A client authenticated as the node's operator (HOME/jwt.hex) for the authenticated methods."""
+        return RpcClient(self.url, timeout=10, headers=home_credentials(self.home))
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 15) -> int:
         if self.process.poll() is None:

@@ -32,15 +32,70 @@ function who(address) {
 }
 function amount(formatted, currency) { return `${formatted} ${currency}`; }
 
+// Pages that name customers (the review queue) need an operator session: POST /admin/login with
+// password and authenticator code gives a short-lived token, kept for this tab only.
+const UNAUTHORIZED = -32010;
+const SESSION_KEY = "qenex.session";
+let session = JSON.parse(sessionStorage.getItem(SESSION_KEY) || "null");  // {token, operator, role}
+
+class RpcError extends Error {
+  constructor(method, error) { super(`${method}: ${error.message}`); this.code = error.code; }
+}
+
+function setSession(value) {
+  session = value;
+  if (value) sessionStorage.setItem(SESSION_KEY, JSON.stringify(value));
+  else sessionStorage.removeItem(SESSION_KEY);
+}
+
 async function rpc(method, ...params) {
+  const headers = {"Content-Type": "application/json"};
+  if (session) headers.Authorization = `Bearer ${session.token}`;
   const response = await fetch("/", {
-    method: "POST",
-    headers: {"Content-Type": "application/json"},
-    body: JSON.stringify({jsonrpc: "2.0", id: 1, method, params}),
+    method: "POST", headers, body: JSON.stringify({jsonrpc: "2.0", id: 1, method, params}),
   });
   const body = await response.json();
-  if (body.error) throw new Error(`${method}: ${body.error.message}`);
+  if (body.error) {
+    if (body.error.code === UNAUTHORIZED && session) setSession(null);  // expired or revoked: log in again
+    throw new RpcError(method, body.error);
+  }
   return body.result;
+}
+
+function loginForm(what) {
+  const message = el("p", {id: "login-message"}, `${what} needs an operator login (password and authenticator code).`);
+  const input = (name, label, attrs) => el("label", {}, label, " ", el("input", {name, required: "", ...attrs}));
+  const form = el("form", {id: "login"},
+    input("operator", "Operator", {autocomplete: "username"}),
+    input("password", "Password", {type: "password", autocomplete: "current-password"}),
+    input("totp", "Code", {inputmode: "numeric", autocomplete: "one-time-code", pattern: "[0-9]{6}", maxlength: "6"}),
+    el("button", {type: "submit"}, "Log in"));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const response = await fetch("/admin/login", {
+      method: "POST", headers: {"Content-Type": "application/json"},
+      body: JSON.stringify(Object.fromEntries(new FormData(form))),
+    });
+    const body = await response.json();
+    if (!response.ok) {
+      message.textContent = `Login refused: ${body.error}`;
+      return;
+    }
+    setSession({token: body.token, operator: body.operator, role: body.role});
+    route();
+  });
+  return el("div", {}, message, form);
+}
+
+function sessionLine() {
+  if (!session) return null;
+  const logout = el("button", {type: "button", id: "logout"}, "Log out");
+  logout.addEventListener("click", async () => {
+    await fetch("/admin/logout", {method: "POST", headers: {Authorization: `Bearer ${session.token}`}});
+    setSession(null);
+    route();
+  });
+  return el("p", {id: "session"}, `Logged in as ${session.operator} (${session.role}) `, logout);
 }
 
 function show(...sections) { view.replaceChildren(...sections); }
@@ -263,12 +318,13 @@ async function renderHeld() {
   try {
     held = await rpc("qenex_getHeldTransactions");
   } catch (error) {
-    return show(section("Held for compliance review", el("p", {id: "held"}, error.message)));
+    const content = error.code === UNAUTHORIZED ? loginForm("The review queue") : error.message;
+    return show(section("Held for compliance review", el("div", {id: "held"}, content), sessionLine()));
   }
   const rows = held.map(h => [link(`#/address/${h.sender}`, short(h.sender)), el("span", {class: "hash"}, h.hash),
     String(h.nonce), String(h.screening.scorePpm), h.screening.topFeatures.join(", ") || "—",
     when("0x" + h.heldAt.toString(16)), when("0x" + h.expiresAt.toString(16))]);
-  show(section(`Held for compliance review (${held.length})`, el("div", {id: "held"}, rows.length
+  show(section(`Held for compliance review (${held.length})`, sessionLine(), el("div", {id: "held"}, rows.length
     ? table(["Sender", "Transaction", "Nonce", "Score (ppm)", "Top features", "Held (UTC)", "Expires (UTC)"], rows, [2, 3])
     : el("p", {}, "Nothing is held on this node."))),
     el("p", {}, "A compliance officer releases or rejects with `qenex fraud review TXHASH release|reject`; the decision goes on chain."));

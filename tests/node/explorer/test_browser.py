@@ -89,7 +89,7 @@ def test_a_transfer_made_through_rpc_appears_live_and_in_every_view(running_node
     payee = Web3.to_checksum_address(listing[1]["address"])
     assert f"Transfer(from: {Web3.to_checksum_address(listing[2]['address'])}, to: {payee}, value: 123)" in evm_page
     assert "1.23 EUR" in evm_page  # the bridge's ledger posting
-    assert "fraud screening is not enabled" in shown["heldPage"]
+    assert "needs an operator login" in shown["heldPage"]  # the review queue names customers: login first
     governance = shown["governancePage"]
     assert "Governance proposals (1)" in governance and f"grant auditor to {listing[1]['address'][:10]}" in governance
     assert "executed" in governance  # one governor holds every vote

@@ -14,6 +14,7 @@ from support.nodes import make_home, run_cli, signed_transfer, start_node, wait_
 from genesis.builder import dev_compliance_key, enable_screening
 from ledger.hashing import keccak
 from node.rpc.client import RpcCallError
+from node.rpc.errors import UNAUTHORIZED
 from node.screening.model import model_hash
 from node.screening.review import decision_message, report_message
 
@@ -46,7 +47,7 @@ def all_block_tx_hashes(rpc) -> set[str]:
 @pytest.mark.slow
 def test_hold_release_reject_and_expiry(screening_node):
     node, listing, home = screening_node
-    rpc = node.rpc
+    rpc, operator = node.rpc, node.operator_rpc
     pinned = json.loads((home / "genesis.json").read_text())["screening"]["model_sha256"]
 
     allowed = wait_receipt(rpc, send(rpc, signed_transfer(listing, 0, 1, SMALL, 0, 1)))
@@ -57,7 +58,10 @@ def test_hold_release_reject_and_expiry(screening_node):
     held_raw = signed_transfer(listing, 1, 0, LARGE, 0, 2)
     rule, message = refused_rule(rpc, held_raw)
     assert rule == "fraud_hold" and "held for compliance review" in message
-    [held] = rpc.call("qenex_getHeldTransactions")
+    with pytest.raises(RpcCallError, match="needs authentication") as anonymous:  # names customers under review
+        rpc.call("qenex_getHeldTransactions")
+    assert anonymous.value.code == UNAUTHORIZED
+    [held] = operator.call("qenex_getHeldTransactions")
     assert held["sender"] == listing[1]["address"] and held["screening"]["scorePpm"] >= 300_000
     assert held["screening"]["topFeatures"]
     # the sender's other transactions wait for the decision on the held one (which has its nonce)
@@ -83,12 +87,12 @@ def test_hold_release_reject_and_expiry(screening_node):
     assert wait_receipt(rpc, released["actionTransaction"])["status"] == "0x1"  # the decision is on chain
     receipt = wait_receipt(rpc, held["hash"])
     assert receipt["status"] == "0x1" and receipt["screening"]["verdict"] == "released"
-    assert rpc.call("qenex_getHeldTransactions") == []
+    assert operator.call("qenex_getHeldTransactions") == []
 
     # hold -> reject: never in a block, and the sender may go on
     rejected_raw = signed_transfer(listing, 2, 0, LARGE, 0, 4)
     assert refused_rule(rpc, rejected_raw)[0] == "fraud_hold"
-    [held] = rpc.call("qenex_getHeldTransactions")
+    [held] = operator.call("qenex_getHeldTransactions")
     rejected_hash = bytes.fromhex(held["hash"][2:])
     decided = rpc.call(
         "qenex_reviewHeldTransaction",
@@ -115,9 +119,9 @@ def test_hold_release_reject_and_expiry(screening_node):
 
     # hold -> expiry (the genesis of this node says 3 seconds)
     assert refused_rule(rpc, signed_transfer(listing, 0, 2, LARGE, 1, 6))[0] == "fraud_hold"
-    [held] = rpc.call("qenex_getHeldTransactions")
+    [held] = operator.call("qenex_getHeldTransactions")
     deadline = time.monotonic() + 15
-    while rpc.call("qenex_getHeldTransactions") and time.monotonic() < deadline:
+    while operator.call("qenex_getHeldTransactions") and time.monotonic() < deadline:
         time.sleep(0.3)
     assert rpc.call("qenex_getReviewStatus", held["hash"])["status"] == "expired"
     assert held["hash"] not in all_block_tx_hashes(rpc)
@@ -130,11 +134,15 @@ def test_a_rejected_transaction_never_enters_a_block(tmp_path, small_model):
     enable_screening(home, model)
     node = start_node(home)
     try:
-        rpc = node.rpc
+        rpc, operator = node.rpc, node.operator_rpc
         raw = signed_transfer(listing, 1, 0, LARGE, 0, 7)
         rule, message = refused_rule(rpc, raw)
         assert rule == "fraud_reject" and "top features" in message
-        assert rpc.call("qenex_getHeldTransactions") == []
+        assert operator.call("qenex_getHeldTransactions") == []
+        listed = run_cli("fraud", "held", "--rpc", node.url, "--home", str(home))  # the node's JWT
+        assert listed.returncode == 0 and json.loads(listed.stdout) == []
+        refused = run_cli("fraud", "held", "--rpc", node.url)
+        assert refused.returncode == 1 and "--api-key" in refused.stderr
         ok = wait_receipt(rpc, send(rpc, signed_transfer(listing, 1, 0, SMALL, 0, 8)))  # the nonce stays free
         assert ok["status"] == "0x1" and ok["screening"]["verdict"] == "allow"
         assert "0x" + keccak(raw).hex() not in all_block_tx_hashes(rpc)
@@ -185,4 +193,4 @@ def test_a_chain_without_a_pinned_model_does_not_screen(running_node):
     receipt = wait_receipt(node.rpc, send(node.rpc, signed_transfer(listing, 0, 1, LARGE, 0, 9)))
     assert receipt["status"] == "0x1" and receipt["screening"] is None
     with pytest.raises(RpcCallError, match="not enabled"):
-        node.rpc.call("qenex_getHeldTransactions")
+        node.operator_rpc.call("qenex_getHeldTransactions")
