@@ -89,6 +89,7 @@ class ModelChange:
 
 Change = RoleGrant | ParamChange | NodeChange | ModelChange
 
+MAX_ACTION_KIND = 12  # 1-3 validator set, 4-9 here, 10-11 screening, 12 personal-data erasure
 ACTION_NAMES = {
     AdminKind.GOV_PROPOSE: "governance.propose",
     AdminKind.GOV_VOTE: "governance.vote",
@@ -199,7 +200,7 @@ def account_action(kind: AdminKind, account_id: str, per_transfer_max: int = 0, 
 def apply_admin_action(action: Action, ctx: ActionContext) -> None:
     """Apply one administrative action to ctx.state or raise ActionRejected naming the rule."""
     if action.kind not in ACTION_NAMES:
-        raise ActionRejected("unknown_action", f"action kind {action.kind} is not one of 1..11")
+        raise ActionRejected("unknown_action", f"action kind {action.kind} is not one of 1..{MAX_ACTION_KIND}")
     kind = AdminKind(action.kind)
     try:
         fields = decode(action.payload, max_depth=3)
