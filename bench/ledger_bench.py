@@ -47,6 +47,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections import deque
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -387,9 +388,27 @@ class ClusterProcesses:
             for home in homes:
                 self.nodes.append(NodeProcess(home, rpc_port="0"))
             self.urls = [node.wait_for_url() for node in self.nodes]
+            self.wait_for_peers()
         except BaseException:
             self.stop()
             raise
+
+    def wait_for_peers(self, timeout: float = NODE_START_TIMEOUT_S) -> None:
+        """Until every validator is connected to all the others (net_peerCount): a transaction
+        gossiped before then does not reach the missing peer, which then parks that sender's later
+        transactions until a block brings the earlier ones, a start-up effect, not throughput."""
+        deadline = time.monotonic() + timeout
+        want = len(self.nodes) - 1
+        body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "net_peerCount", "params": []}).encode()
+        for url in self.urls:
+            while True:
+                request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
+                with urllib.request.urlopen(request, timeout=5) as reply:
+                    if int(json.loads(reply.read())["result"], 16) >= want:
+                        break
+                if time.monotonic() > deadline:
+                    raise BenchError(f"{url} has not all {want} peers after {timeout:.0f}s{self.log_tail()}")
+                time.sleep(0.1)
 
     def cpu_seconds(self) -> float | None:
         times = [node.cpu_seconds() for node in self.nodes]
