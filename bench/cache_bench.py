@@ -186,6 +186,8 @@ def measure_rpc(workers: int, seconds: float, clients: int) -> float:
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,
+            # capacity, not the per-client limit: every bench client reads from 127.0.0.1
+            env={**os.environ, "QENEX_RPC_RATE_PER_S": "0"},
         )
         try:
             line = process.stdout.readline() if process.stdout else ""

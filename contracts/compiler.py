@@ -46,6 +46,13 @@ def solc_binary() -> Path:
     native = shutil.which("solc")
     if native and solcx.wrapper.get_solc_version(native) == solcx.wrapper.Version(SOLC_VERSION):
         return Path(native)
+    install_toolchain()
+    return SHIM
+
+
+def install_toolchain() -> None:
+    """`npm ci` the pinned solc-js and OpenZeppelin once: imports of `@...` read them, whichever
+    compiler runs."""
     if not (TOOLCHAIN_DIR / "node_modules" / "solc" / "package.json").is_file():
         npm = shutil.which("npm")
         if npm is None:
@@ -55,7 +62,6 @@ def solc_binary() -> Path:
         )
         if result.returncode != 0:
             raise CompileError(f"npm ci in {TOOLCHAIN_DIR} failed:\n{result.stderr[-2000:]}")
-    return SHIM
 
 
 def _resolve(importer: str, target: str) -> str:
@@ -71,6 +77,8 @@ def _resolve(importer: str, target: str) -> str:
 
 
 def _read_source(name: str) -> str:
+    if name.startswith("@"):
+        install_toolchain()
     path = TOOLCHAIN_DIR / "node_modules" / name if name.startswith("@") else SOURCES_DIR / name
     if not path.is_file():
         raise CompileError(f"import {name!r} not found (looked at {path})")

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from ledger import rlp_encode
 from ledger.authz import ROLES, RoleGrant
+from ledger.codec import address_bytes, checksum_address
 from ledger.errors import LedgerError
 from ledger.rlp_decode import decode
 from ledger.state import LedgerReader
@@ -100,8 +101,13 @@ def encode_grants(grants: Iterable[RoleGrant]) -> bytes:
 
 @functools.lru_cache(maxsize=64)
 def decode_grants(data: bytes) -> tuple[RoleGrant, ...]:
-    """Cached by value: every transaction of a block reads the same record."""
-    return tuple(RoleGrant(r.decode(), h.decode(), n.decode()) for r, h, n in decode(data, max_depth=3))
+    """Cached by value: every transaction of a block reads the same record. The record keeps
+    holders in lower case (one byte string per grant for the state root); in memory, over RPC and
+    in the explorer they are EIP-55 checksummed like genesis's, whoever granted them."""
+    return tuple(
+        RoleGrant(r.decode(), checksum_address(address_bytes(h.decode())), n.decode())
+        for r, h, n in decode(data, max_depth=3)
+    )
 
 
 def current_grants(state: LedgerReader, genesis_grants: tuple[RoleGrant, ...]) -> tuple[RoleGrant, ...]:

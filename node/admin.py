@@ -172,7 +172,7 @@ def _grant_of(fields: object) -> RoleGrant:
     if len(holder) != 20:
         raise ActionRejected("malformed_action", "a role holder is a 20-byte address")
     try:
-        return RoleGrant(role.decode(), "0x" + holder.hex(), namespace.decode())
+        return RoleGrant(role.decode(), checksum_address(holder), namespace.decode())
     except (UnicodeDecodeError, LedgerError) as exc:
         raise ActionRejected("invalid_role", str(exc)) from None
 

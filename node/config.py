@@ -85,12 +85,23 @@ def _origins(value: object) -> str | None:
     return None if ok else 'must be origins separated by commas, e.g. "https://ops.bank.example", or "*"'
 
 
+def _roles(value: object) -> str | None:
+    from ledger.authz import ROLES
+
+    names = [r.strip() for r in value.split(",")] if isinstance(value, str) else []
+    if names and all(name in ROLES for name in names):
+        return None
+    return f"must be roles separated by commas, each one of {', '.join(ROLES)}"
+
+
 # RPC security (docs/security.md "RPC security"); node/rpc/policy.py turns them into an RpcPolicy.
 RPC_SECURITY_OPTIONS = (
     Option("rpc", "public_methods", "open", "open: public reads need no credential; authenticated: every method does",
            _one_of(("open", "authenticated"))),
     Option("rpc", "jwt_secret", "jwt.hex", "HS256 secret file (`qenex rpc jwt-secret`); absent: JWT auth off",
            _file_name),
+    Option("rpc", "jwt_roles", "operator", "roles a JWT signed with jwt_secret stands for, comma-separated (ROLES)",
+           _roles),
     Option("rpc", "api_keys", "rpc-api-keys.json", "API keys bound to roles (`qenex rpc api-key add`)", _file_name),
     Option("rpc", "cors_origins", "", 'origins browsers may call from, comma-separated, or "*"; empty: none',
            _origins),

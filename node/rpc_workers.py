@@ -25,7 +25,7 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -38,19 +38,30 @@ from kernel.cache import Balance
 from kernel.selector import open_reader
 from node.log import event
 from node.read_view import BlockRows, ReadViewReader, ReadViewWriter, view_path
-from node.rpc.errors import LIMIT_EXCEEDED, RpcError
+from node.rpc.errors import HTTP_STATUS, LIMIT_EXCEEDED, RpcError
+from node.rpc.gate import WORKER_TOKEN_ENV, RequestGate
+from node.rpc.guard import RATE_TABLE_FILE
 from node.rpc.methods import CLIENT_VERSION, RpcMethods, _address, _param
+from node.rpc.policy import RpcPolicy
+from node.rpc.ratelimit import SharedRateLimiter
 from node.rpc.serialize import qty
-from node.rpc.server import MAX_BODY_BYTES, JsonRpcServer, _error
+from node.rpc.server import PRINCIPAL_KEY, JsonRpcServer, _error
 
 if TYPE_CHECKING:
+    from node.rpc.guard import RpcGuard
     from node.service import Node
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 log = logging.getLogger("qenex.rpc_workers")
 VIEW_METHODS = frozenset(
     ("eth_getBlockByNumber", "eth_getBlockByHash", "eth_getTransactionByHash", "eth_getTransactionReceipt")
 )
 WORKER_START_TIMEOUT_S = 30
+POLICY_ENV = "QENEX_RPC_POLICY"
+PASSED_BACK_HEADERS = frozenset(
+    {"Content-Type", "Retry-After", "WWW-Authenticate", "Cache-Control", "Content-Encoding"}
+)
 
 
 class WorkerMethods:
@@ -140,57 +151,113 @@ def _methods_of(payload: object) -> list[str] | None:
     return names if len(names) == len(items) and all(isinstance(n, str) for n in names) else None
 
 
-def build_worker_app(home: Path, node_url: str) -> web.Application:
+def build_worker_app(home: Path, node_url: str, policy: RpcPolicy, worker_token: str) -> web.Application:
+    """The worker's HTTP app: the node's request gate (node/rpc/gate.py) in front of everything, the
+    read methods answered here, every other request (JSON-RPC writes, the explorer, /metrics,
+    /health, GraphQL, WebSocket upgrades) passed to the node as the client sent it."""
     methods = WorkerMethods(home)
     local = methods.table()
-    server = JsonRpcServer(local)
+    limiter = None
+    if policy.rate_per_s:
+        limiter = SharedRateLimiter(home / RATE_TABLE_FILE, policy.rate_per_s, policy.rate_burst)
+    gate = RequestGate(policy, home, limiter, worker_token)
+    server = JsonRpcServer(
+        local,
+        authorize=gate.refuse_anonymous,
+        max_body_bytes=policy.max_body_bytes,
+        max_batch=policy.max_batch,
+        max_json_depth=policy.max_json_depth,
+    )
     session: dict[str, aiohttp.ClientSession] = {}
     served_by = {"X-Qenex-Rpc-Worker": str(os.getpid())}  # which process answered (tests, operators)
 
-    async def forward(body: bytes, credentials: dict[str, str]) -> web.Response:
+    def client() -> aiohttp.ClientSession:
         if "client" not in session:
-            session["client"] = aiohttp.ClientSession()
-        headers = {"Content-Type": "application/json", **credentials}  # the node authorises (node/rpc/guard.py)
-        async with session["client"].post(node_url, data=body, headers=headers) as reply:
-            return web.Response(body=await reply.read(), status=reply.status, content_type="application/json")
+            session["client"] = aiohttp.ClientSession(auto_decompress=False)
+        return session["client"]
 
-    def compact(value: object) -> str:
-        return json.dumps(value, separators=(",", ":"))
+    async def forward(request: web.Request, body: bytes) -> web.StreamResponse:
+        headers = gate.forward_headers(request)  # the node authorises and audits (node/rpc/guard.py)
+        if "Content-Type" in request.headers:
+            headers["Content-Type"] = request.headers["Content-Type"]
+        url = node_url + request.rel_url.path_qs
+        async with client().request(request.method, url, data=body or None, headers=headers) as reply:
+            kept = {k: v for k, v in reply.headers.items() if k in PASSED_BACK_HEADERS}
+            return web.Response(body=await reply.read(), status=reply.status, headers=kept)
+
+    async def forward_websocket(request: web.Request) -> web.StreamResponse:
+        inbound = web.WebSocketResponse(max_msg_size=policy.max_body_bytes)
+        await inbound.prepare(request)
+        url = node_url.replace("http", "ws", 1) + request.rel_url.path_qs
+        async with client().ws_connect(url, headers=gate.forward_headers(request)) as outbound:
+
+            async def pump(source: object, sink: object) -> None:
+                async for message in source:  # type: ignore[attr-defined]
+                    if message.type == aiohttp.WSMsgType.TEXT:
+                        await sink.send_str(message.data)  # type: ignore[attr-defined]
+                    elif message.type == aiohttp.WSMsgType.BINARY:
+                        await sink.send_bytes(message.data)  # type: ignore[attr-defined]
+                    else:
+                        break
+                await sink.close()  # type: ignore[attr-defined]
+
+            await asyncio.gather(pump(inbound, outbound), pump(outbound, inbound))
+        return inbound
 
     async def handle(request: web.Request) -> web.StreamResponse:
-        if request.method == "GET":
-            return await server.http_handler(request)
-        body = await request.content.read(MAX_BODY_BYTES + 1)
-        if len(body) > MAX_BODY_BYTES:
-            error = _error(None, RpcError(LIMIT_EXCEEDED, f"request body exceeds {MAX_BODY_BYTES} bytes"))
-            return web.json_response(error, status=413)
-        payload = JsonRpcServer.parse(body)
+        if request.headers.get("Upgrade", "").lower() == "websocket":
+            return await forward_websocket(request)
+        limit = policy.max_body_bytes
+        body = await request.content.read(limit + 1)
+        if len(body) > limit:
+            error = RpcError(LIMIT_EXCEEDED, f"request body exceeds {limit} bytes")
+            return web.json_response(_error(None, error), status=413)
+        if request.method != "POST" or request.path != "/":
+            return await forward(request, body)
+        payload = JsonRpcServer.parse(body, policy.max_json_depth)
         names = _methods_of(payload)
         items = payload if isinstance(payload, list) else [payload]
         if names is None or not all(name in local for name in names) or not all(map(methods.can_answer, items)):
-            credentials = {k: v for k in ("Authorization", "X-API-Key") if (v := request.headers.get(k)) is not None}
-            return await forward(body, credentials)  # writes and everything not served here: the node decides
-        result = server.handle_body(body)
+            return await forward(request, body)  # writes and everything not served here: the node decides
+        result = server.dispatch(payload, request.get(PRINCIPAL_KEY))
         if result is None:
             return web.Response(status=204, headers=served_by)
-        return web.json_response(result, dumps=compact, headers=served_by)
+        status = 200
+        if isinstance(result, dict) and "error" in result:
+            status = HTTP_STATUS.get(result["error"]["code"], 200)  # as the node: a lone refused call is 401
+        return web.json_response(result, status=status, dumps=compact, headers=served_by)
+
+    @web.middleware
+    async def gatekeeper(request: web.Request, handler: Handler) -> web.StreamResponse:
+        refusal = gate.admit(request)
+        if refusal is not None:
+            return refusal
+        return gate.finish(request, await handler(request))
 
     async def close_session(app: web.Application) -> None:
         if "client" in session:
             await session["client"].close()
+        if limiter is not None:
+            limiter.close()
 
-    app = web.Application(client_max_size=MAX_BODY_BYTES + 1024)
-    app.router.add_post("/", handle)
-    app.router.add_get("/", handle)
+    app = web.Application(client_max_size=policy.max_body_bytes + 1024, middlewares=[gatekeeper])
+    app.router.add_route("*", "/{tail:.*}", handle)
     app.on_cleanup.append(close_session)
     return app
 
 
+def compact(value: object) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
 async def _serve_worker(home: Path, fd: int, node_url: str) -> None:
+    policy = RpcPolicy.from_json(os.environ[POLICY_ENV])
+    worker_token = os.environ[WORKER_TOKEN_ENV]
     sock = socket.socket(fileno=fd)
-    runner = web.AppRunner(build_worker_app(home, node_url), access_log=None, handle_signals=False)
+    app = build_worker_app(home, node_url, policy, worker_token)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
-    await web.SockSite(runner, sock).start()
+    await web.SockSite(runner, sock, ssl_context=policy.ssl_context()).start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -227,9 +294,12 @@ class RpcWorkers:
         self.view = view
 
     @classmethod
-    async def start(cls, node: Node, runner: web.AppRunner, site: web.TCPSite, count: int) -> RpcWorkers | None:
+    async def start(
+        cls, node: Node, runner: web.AppRunner, site: web.TCPSite, count: int, guard: RpcGuard
+    ) -> RpcWorkers | None:
         if count <= 0:
             return None
+        assert guard.worker_token is not None, "the guard was built for a node without workers"
         view = ReadViewWriter(view_path(node.config.home), node.genesis.exponents)
         node.balances.attach_view(view, block_rows_of(RpcMethods(node).table()))
         internal = web.TCPSite(runner, "127.0.0.1", 0)
@@ -254,7 +324,12 @@ class RpcWorkers:
                 pass_fds=[fd],
                 stdout=subprocess.PIPE,
                 text=True,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                env={
+                    **os.environ,
+                    "PYTHONUNBUFFERED": "1",
+                    POLICY_ENV: node.config.rpc_policy.to_json(),
+                    WORKER_TOKEN_ENV: guard.worker_token,  # in the environment: not on a command line others see
+                },
             )
             processes.append(process)
         workers = cls(processes, view)

@@ -25,6 +25,7 @@ from node.rpc_workers import RpcWorkers
 from node.service import Node, NodeConfig
 
 log = logging.getLogger("qenex.node")
+GUARD_KEY = web.AppKey("guard", RpcGuard)
 
 
 def build_app(node: Node) -> web.Application:
@@ -41,6 +42,7 @@ def build_app(node: Node) -> web.Application:
         return web.Response(body=body, headers={"Content-Type": content_type})
 
     app = web.Application(client_max_size=policy.max_body_bytes + 1024)
+    app[GUARD_KEY] = guard
     install_guard(app, guard)
     app.router.add_post("/", server.http_handler)
     install_explorer(app, node, rpc_get=websocket_or_http(WebSocketRpc(node, server).handler, server.http_handler))
@@ -77,7 +79,7 @@ async def serve(config: NodeConfig, on_ready: Callable[[Node, str], Awaitable[No
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, node.stop)
         await node.signatures.warm_up()
-        workers = await RpcWorkers.start(node, runner, site, config.rpc_workers)
+        workers = await RpcWorkers.start(node, runner, site, config.rpc_workers, runner.app[GUARD_KEY])
         event(log, "node_started", height=node.chain.height, rpc=url, chain_id=node.genesis.chain_id)
         if on_ready is not None:
             maybe = on_ready(node, url)

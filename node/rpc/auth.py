@@ -4,7 +4,7 @@ Three credentials, checked in this order:
 - `Authorization: Bearer <JWT>` signed HS256 with the secret file (rpc.jwt_secret), as Ethereum's
   engine API does it: the token carries `iat` and is accepted only within +-60 s of the node's
   clock, so a token seen on the wire is useless a minute later. It stands for the node's own
-  tooling: every role.
+  tooling, with the roles of rpc.jwt_roles (operator unless configured).
 - `Authorization: Bearer <session>`: an operator session from POST /admin/login (node/sessions.py),
   with the operator's role.
 - `X-API-Key: <key>`: a key from rpc.api_keys, bound to one role of ledger/authz.py ROLES. The file
@@ -27,7 +27,7 @@ from pathlib import Path
 import jwt
 
 from ledger.authz import ROLES
-from node.rpc.policy import ALL_ROLES, RpcPolicy
+from node.rpc.policy import RpcPolicy
 from node.secret_files import check_private, write_private
 from node.sessions import SessionError, Sessions
 
@@ -48,7 +48,7 @@ class Principal:
     via: str  # "jwt", "session", "api_key"
 
     def may(self, allowed: frozenset[str] | None) -> bool:
-        return allowed is None or ALL_ROLES in self.roles or bool(self.roles & allowed)
+        return allowed is None or bool(self.roles & allowed)
 
 
 def read_jwt_secret(path: Path) -> bytes:
@@ -154,7 +154,7 @@ class Authenticator:
             raise AuthError("token has no iat claim")
         if abs(now - iat) > JWT_IAT_WINDOW_S:
             raise AuthError(f"token iat {int(iat)} is more than {JWT_IAT_WINDOW_S} s from the node's clock {int(now)}")
-        return Principal(str(claims.get("id", "jwt")), frozenset({ALL_ROLES}), "jwt")
+        return Principal(str(claims.get("id", "jwt")), frozenset(self.policy.jwt_roles), "jwt")
 
 
 def ensure_jwt_secret(path: Path) -> None:

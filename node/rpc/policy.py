@@ -13,6 +13,8 @@ settings into this value, which NodeConfig carries to the server, WebSocket, fil
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -26,9 +28,10 @@ AUTHENTICATED_PREFIXES = ("admin_", "debug_", "txpool_")
 # Management methods outside those prefixes: they cost the node real work or show its internals.
 MANAGEMENT_METHODS = frozenset({"qenex_cacheVerify"})
 
-# A credential signed with the engine-API-style JWT secret stands for the node's own operator: every
-# role. API keys and operator sessions carry one role of ledger/authz.py ROLES.
-ALL_ROLES = "*"
+# A credential signed with the engine-API-style JWT secret stands for the node's own tooling, with the
+# roles of rpc.jwt_roles ("operator" by default: whoever can read HOME/jwt.hex runs the node, and
+# is not thereby an auditor or a compliance officer). API keys and operator sessions carry one role
+# of ledger/authz.py ROLES.
 _ROLES_BY_PREFIX: dict[str, frozenset[str]] = {
     "admin_": frozenset({"operator", "governor"}),
     "debug_": frozenset({"operator", "auditor"}),
@@ -59,6 +62,7 @@ class RpcPolicy:
 
     public_methods: str = "open"  # "open": anyone may call public methods; "authenticated": nobody
     jwt_secret_file: Path | None = None
+    jwt_roles: tuple[str, ...] = ("operator",)
     api_keys_file: Path | None = None
     cors_origins: tuple[str, ...] = ()
     rate_per_s: int = 1000  # requests per second per client address; 0 switches the limiter off
@@ -75,6 +79,7 @@ class RpcPolicy:
 
     def __post_init__(self) -> None:
         assert self.public_methods in ("open", "authenticated"), self.public_methods
+        assert self.jwt_roles and all(role in ROLES for role in self.jwt_roles), self.jwt_roles
         assert self.max_body_bytes > 0 and self.max_batch > 0 and self.max_json_depth > 0
         assert (self.tls_cert_file is None) == (self.tls_key_file is None), "TLS needs both certificate and key"
 
@@ -96,6 +101,20 @@ class RpcPolicy:
             ) from None
         return context
 
+    def to_json(self) -> str:
+        """The resolved policy for an RPC worker process, which must enforce exactly the node's."""
+        values = dataclasses.asdict(self)
+        return json.dumps({k: str(v) if isinstance(v, Path) else v for k, v in values.items()})
+
+    @classmethod
+    def from_json(cls, text: str) -> RpcPolicy:
+        values = json.loads(text)
+        paths = ("jwt_secret_file", "api_keys_file", "tls_cert_file", "tls_key_file")
+        values.update({k: None if values[k] is None else Path(values[k]) for k in paths})
+        values["cors_origins"] = tuple(values["cors_origins"])
+        values["jwt_roles"] = tuple(values["jwt_roles"])
+        return cls(**values)
+
     @classmethod
     def from_settings(cls, values: Mapping[str, object], home: Path) -> RpcPolicy:
         def path(name: str) -> Path | None:
@@ -111,6 +130,7 @@ class RpcPolicy:
         return cls(
             public_methods=str(values["rpc.public_methods"]),
             jwt_secret_file=path("rpc.jwt_secret"),
+            jwt_roles=tuple(dict.fromkeys(r.strip() for r in str(values["rpc.jwt_roles"]).split(","))),
             api_keys_file=path("rpc.api_keys"),
             cors_origins=origins,
             rate_per_s=int(values["rpc.rate_per_s"]),  # type: ignore[arg-type]

@@ -4,7 +4,6 @@ authentication, rate limiting, the configurable limits, CORS, TLS and the secret
 from __future__ import annotations
 
 import asyncio
-import datetime
 import json
 import ssl
 import time
@@ -15,11 +14,8 @@ from pathlib import Path
 import aiohttp
 import jwt
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from support.nodes import make_home, run_cli, start_node
+from support.tls import self_signed_rpc_certificate
 
 from node.rpc.errors import FORBIDDEN, LIMIT_EXCEEDED, UNAUTHORIZED
 
@@ -196,29 +192,9 @@ def test_rate_limit_answers_429_with_retry_after(tmp_path):
         node.stop()
 
 
-def _self_signed(directory: Path) -> tuple[Path, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=1))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(__import__("ipaddress").ip_address("127.0.0.1"))]),
-                       critical=False)
-        .sign(key, hashes.SHA256())
-    )  # fmt: skip
-    cert_path, key_path = directory / "rpc-cert.pem", directory / "rpc-key.pem"
-    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))  # fmt: skip
-    key_path.chmod(0o600)
-    return cert_path, key_path
-
-
 def test_tls_and_every_method_authenticated(tmp_path):
     home, _ = make_home(tmp_path, accounts=2)
-    cert_path, _ = _self_signed(home)
+    cert_path, _ = self_signed_rpc_certificate(home)
     _write_toml(home, '[rpc]\ntls_cert = "rpc-cert.pem"\ntls_key = "rpc-key.pem"\npublic_methods = "authenticated"\n')
     assert run_cli("rpc", "jwt-secret", "--home", str(home)).returncode == 0
     node = start_node(home)
