@@ -19,6 +19,13 @@ What one run does:
   committed transfers/s = N / (last block observed - first batch sent)
   latency of a transfer = its block observed - its batch sent (first attempt)
 
+Two ways of sending. The burst (default) sends everything as fast as the node takes it: the
+maximum-throughput figure, but its latencies are the queue in front of the chain. The open loop
+(`rate=`, `--rate TX_PER_S`) releases batches on a fixed schedule, every `tick_ms`, carrying the
+transactions due by then at that rate; a transaction's latency counts from its scheduled release,
+not from when it was actually sent, so a sender held up by a slow node does not hide the queueing
+(coordinated omission): the latency a steady flow of payments would see at that load.
+
 The node and the temporary home are removed at the end, also on errors and Ctrl-C.
 """
 
@@ -28,6 +35,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import math
 import os
 import platform
 import random
@@ -39,6 +47,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections import deque
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -56,6 +65,7 @@ from node.rpc.server import MAX_BATCH
 BENCH_CURRENCY = "EUR"
 MAX_AMOUNT_MINOR = 1000  # at most 10.00 EUR per transfer
 DEFAULT_STREAMS = 2  # concurrent HTTP connections submitting batches
+DEFAULT_TICK_MS = 50  # open loop: a batch per connection every tick
 RECEIPT_SAMPLE = 200
 TRANSFER_CHECK_BATCH = 1000
 ANCHOR_SECONDS = 2.0
@@ -67,6 +77,7 @@ NODE_STOP_TIMEOUT_S = 15.0
 RETRYABLE_RULES = ("mempool_full", "sender_limit")
 PARSE_ERROR = -32700
 NODE_PREFIX_VARIABLE = "QENEX_BENCH_NODE_PREFIX"  # a command to run the node under (a profiler)
+LOG_DIR_VARIABLE = "QENEX_BENCH_LOG_DIR"  # keep each node's log there (the bench home is removed)
 
 
 class BenchError(RuntimeError):
@@ -115,6 +126,9 @@ class BenchResult:
     node_block_ms_total: float | None  # sum of the node's own block_committed timings
     client_cpu_s: float  # this process's CPU during submit+commit
     machine: dict = field(default_factory=dict)
+    offered_per_s: float | None = None  # open loop: the rate batches were released at (None: burst)
+    tick_ms: int | None = None  # open loop: the release period
+    schedule_lag_max_ms: float | None = None  # open loop: how far behind schedule a batch left at worst
 
 
 # --- progress --------------------------------------------------------------------------------
@@ -257,8 +271,10 @@ class NodeProcess:
         source_root = str(Path(__file__).resolve().parent.parent)
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (source_root, env.get("PYTHONPATH")) if p)
-        # e.g. QENEX_BENCH_NODE_PREFIX="py-spy record -o node.svg --" profiles the node
-        self.prefix = shlex.split(os.environ.get(NODE_PREFIX_VARIABLE, ""))
+        # e.g. QENEX_BENCH_NODE_PREFIX="py-spy record -o node-{node}.svg --" profiles the node;
+        # {node} becomes the node's home directory name (validator-0, ...), one profile per node
+        prefix = shlex.split(os.environ.get(NODE_PREFIX_VARIABLE, ""))
+        self.prefix = [part.replace("{node}", home.name) for part in prefix]
         self.process = subprocess.Popen(
             [
                 *self.prefix,
@@ -358,6 +374,9 @@ class NodeProcess:
             if process.stdout is not None:
                 process.stdout.close()
             self._log.close()
+            if keep := os.environ.get(LOG_DIR_VARIABLE):
+                Path(keep).mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(self.log_path, Path(keep) / f"{self.home.name}.log")
 
 
 class ClusterProcesses:
@@ -369,9 +388,27 @@ class ClusterProcesses:
             for home in homes:
                 self.nodes.append(NodeProcess(home, rpc_port="0"))
             self.urls = [node.wait_for_url() for node in self.nodes]
+            self.wait_for_peers()
         except BaseException:
             self.stop()
             raise
+
+    def wait_for_peers(self, timeout: float = NODE_START_TIMEOUT_S) -> None:
+        """Until every validator is connected to all the others (net_peerCount): a transaction
+        gossiped before then does not reach the missing peer, which then parks that sender's later
+        transactions until a block brings the earlier ones, a start-up effect, not throughput."""
+        deadline = time.monotonic() + timeout
+        want = len(self.nodes) - 1
+        body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "net_peerCount", "params": []}).encode()
+        for url in self.urls:
+            while True:
+                request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
+                with urllib.request.urlopen(request, timeout=5) as reply:
+                    if int(json.loads(reply.read())["result"], 16) >= want:
+                        break
+                if time.monotonic() > deadline:
+                    raise BenchError(f"{url} has not all {want} peers after {timeout:.0f}s{self.log_tail()}")
+                time.sleep(0.1)
 
     def cpu_seconds(self) -> float | None:
         times = [node.cpu_seconds() for node in self.nodes]
@@ -408,6 +445,8 @@ class _RunState:
     last_activity: float = field(default_factory=time.perf_counter)
     node_cpu: float | None = None  # node CPU seconds from first send to last commit
     client_cpu: float = 0.0  # this process's CPU seconds over the same span
+    schedule: list[float] | None = None  # open loop: each transaction's scheduled release time
+    lag_max: float = 0.0  # open loop: the most a batch left after its scheduled time
 
 
 class _Rpc:
@@ -437,17 +476,40 @@ class _Rpc:
         return [by_id[i] for i in range(len(calls))]
 
 
+def open_loop_schedule(count: int, rate: float, tick_s: float, start: float) -> list[float]:
+    """Release time of each of `count` transactions offered at `rate` per second in batches every
+    `tick_s`: transaction i is due at start + i / rate and leaves with the first batch at or after
+    that (so every batch carries rate * tick_s transactions on average)."""
+    if rate <= 0 or tick_s <= 0:
+        raise BenchError("--rate and --tick-ms must be positive")
+    return [start + math.ceil(i / rate / tick_s - 1e-9) * tick_s for i in range(count)]
+
+
 async def _send_stream(rpc: _Rpc, state: _RunState, indices: list[int], batch: int) -> None:
-    """Submit `indices` (ascending, so each sender's nonces in order) in batches, one at a time."""
-    transactions = state.transactions
+    """Submit `indices` (ascending, so each sender's nonces in order) in batches, one at a time:
+    as fast as the node answers (burst), or each transaction at its scheduled time (open loop)."""
+    transactions, schedule = state.transactions, state.schedule
     queue = deque(indices)
     while queue:
-        chunk = [queue.popleft() for _ in range(min(batch, len(queue)))]
+        if schedule is None:
+            chunk = [queue.popleft() for _ in range(min(batch, len(queue)))]
+            now = time.perf_counter()
+            for i in chunk:
+                if not state.send_times[i]:
+                    state.send_times[i] = now  # first attempt: a retry does not reset the clock
+        else:
+            due = schedule[queue[0]]
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            now = time.perf_counter()
+            state.lag_max = max(state.lag_max, now - due)
+            chunk = []
+            while queue and len(chunk) < batch and schedule[queue[0]] <= now:
+                chunk.append(queue.popleft())
+            for i in chunk:
+                state.send_times[i] = schedule[i]  # latency counts from the schedule (coordinated omission)
         body = "[" + ",".join(transactions[i].request for i in chunk) + "]"
-        now = time.perf_counter()
-        for i in chunk:
-            if not state.send_times[i]:
-                state.send_times[i] = now  # first attempt: a retry does not reset the clock
         replies = await rpc.post(body)
         state.last_reply = state.last_activity = time.perf_counter()
         if not isinstance(replies, list):
@@ -458,33 +520,41 @@ async def _send_stream(rpc: _Rpc, state: _RunState, indices: list[int], batch: i
                     " see docs/benchmarks.md: try a smaller --batch)"
                 )
             raise BenchError(f"the node refused a batch of {len(chunk)}: {replies}{hint}")
-        by_id = {reply.get("id"): reply for reply in replies}
-        retry: list[int] = []
-        limited: set[int] = set()
-        for i in chunk:
-            reply = by_id.get(i)
-            tx = transactions[i]
-            if reply is None:
-                raise BenchError(f"no reply for transaction {i} in a batch")
-            if "error" not in reply:
-                if reply.get("result") != tx.tx_hash:
-                    raise BenchError(f"transaction {i}: the node reports hash {reply.get('result')}, not {tx.tx_hash}")
-                state.sent += 1
-                continue
-            error = reply["error"]
-            rule = (error.get("data") or {}).get("rule")
-            if rule in RETRYABLE_RULES or (rule == "nonce_gap" and tx.sender in limited):
-                limited.add(tx.sender)
-                retry.append(i)
-                continue
-            raise BenchError(
-                f"the node rejected transaction {i} (dev key {tx.sender}, nonce {tx.nonce}): "
-                f"{error.get('message')} (rule {rule})"
-            )
+        retry = _check_replies(state, chunk, replies)
         if retry:
             state.retries += len(retry)
             queue.extendleft(reversed(retry))  # chunk order is ascending, and before the rest
             await asyncio.sleep(RETRY_DELAY_S)
+
+
+def _check_replies(state: _RunState, chunk: list[int], replies: list) -> list[int]:
+    """Count the admitted; return the transactions to send again (mempool full, sender limit,
+    and a sender's later nonces after such a refusal); fail on any other refusal."""
+    transactions = state.transactions
+    by_id = {reply.get("id"): reply for reply in replies}
+    retry: list[int] = []
+    limited: set[int] = set()
+    for i in chunk:
+        reply = by_id.get(i)
+        tx = transactions[i]
+        if reply is None:
+            raise BenchError(f"no reply for transaction {i} in a batch")
+        if "error" not in reply:
+            if reply.get("result") != tx.tx_hash:
+                raise BenchError(f"transaction {i}: the node reports hash {reply.get('result')}, not {tx.tx_hash}")
+            state.sent += 1
+            continue
+        error = reply["error"]
+        rule = (error.get("data") or {}).get("rule")
+        if rule in RETRYABLE_RULES or (rule == "nonce_gap" and tx.sender in limited):
+            limited.add(tx.sender)
+            retry.append(i)
+            continue
+        raise BenchError(
+            f"the node rejected transaction {i} (dev key {tx.sender}, nonce {tx.nonce}): "
+            f"{error.get('message')} (rule {rule})"
+        )
+    return retry
 
 
 async def _poll_blocks(rpc: _Rpc, state: _RunState, first_block: int) -> None:
@@ -599,9 +669,12 @@ async def _drive(
     listing: list[dict],
     rng: random.Random,
     progress: Progress,
+    rate: float | None = None,
+    tick_s: float = DEFAULT_TICK_MS / 1000,
 ) -> tuple[_RunState, _Checks]:
     """Submit over `streams` connections (stream i to node i mod len(urls): each sender's
-    transactions go to one node, in nonce order), poll blocks and verify on the first node."""
+    transactions go to one node, in nonce order), poll blocks and verify on the first node.
+    With `rate`, each transaction leaves at its scheduled time (open loop), else at once."""
     total = len(transactions)
     state = _RunState(
         transactions, [0.0] * total, [None] * total, [0] * total, {t.tx_hash: i for i, t in enumerate(transactions)}
@@ -617,6 +690,8 @@ async def _drive(
         for index, tx in enumerate(transactions):
             lanes[tx.sender % streams].append(index)
         node_cpu_before, client_cpu_before = node.cpu_seconds(), time.process_time()
+        if rate is not None:
+            state.schedule = open_loop_schedule(total, rate, tick_s, time.perf_counter() + 0.05)
         poller = asyncio.create_task(_poll_blocks(rpc, state, first_block))
         reporter = asyncio.create_task(_report_progress(state, progress))
         lane_tasks = [
@@ -664,6 +739,8 @@ def run_bench(
     progress: bool = True,
     seed: int | None = None,
     validators: int = 1,
+    rate: float | None = None,
+    tick_ms: int = DEFAULT_TICK_MS,
 ) -> BenchResult:
     """Run the whole benchmark against a fresh node; raise BenchError unless every transfer is booked."""
     if transfers < 1:
@@ -678,6 +755,8 @@ def run_bench(
         raise BenchError("too many transfers per sender for the dev balances; add --senders")
     if not 1 <= validators <= 16:
         raise BenchError("--validators must be in 1..16")
+    if rate is not None and (rate <= 0 or not 1 <= tick_ms <= 10_000):
+        raise BenchError("--rate must be positive and --tick-ms in 1..10000")
     streams = max(1, min(max(streams, validators), senders))
     report = Progress(progress)
     rng = random.Random(seed)
@@ -706,7 +785,9 @@ def run_bench(
         report.done(f"{validators} validator(s) running at {', '.join(urls)}")
         try:
             state, checks = asyncio.run(
-                _drive(node, urls, transactions, batch, streams, DEV_CHAIN_ID, listing, rng, report)
+                _drive(
+                    node, urls, transactions, batch, streams, DEV_CHAIN_ID, listing, rng, report, rate, tick_ms / 1000
+                )
             )
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise BenchError(f"lost a node at {urls}: {exc!r}{node.log_tail()}") from None
@@ -750,24 +831,41 @@ def run_bench(
         node_block_ms_total=round(sum(float(b.get("ms", 0)) for b in blocks), 1) if blocks else None,
         client_cpu_s=round(state.client_cpu, 2),
         machine=machine_info(),
+        offered_per_s=rate,
+        tick_ms=tick_ms if rate is not None else None,
+        schedule_lag_max_ms=round(state.lag_max * 1000, 1) if rate is not None else None,
     )
 
 
 def format_result(r: BenchResult) -> str:
     m = r.machine
+    if r.offered_per_s is None:
+        sending = f"batches of {r.batch} over {r.streams} connection(s) at once (burst)"
+        measured_from = "batch sent"
+    else:
+        sending = (
+            f"open loop: {r.offered_per_s:,.0f} tx/s offered, a batch per connection every {r.tick_ms} ms "
+            f"over {r.streams} connection(s)"
+        )
+        measured_from = "scheduled send"
     lines = [
         f"qenex bench ledger: {r.validators} validator(s), {r.transfers} transfers, {r.senders} senders, "
-        f"batches of {r.batch} over {r.streams} connection(s), block interval {r.block_interval_ms} ms",
+        f"{sending}, block interval {r.block_interval_ms} ms",
         f"  committed      {r.committed} transfers in {r.blocks} blocks (largest {r.largest_block}) "
         f"in {r.duration_s:.2f}s",
-        f"  throughput     {r.transfers_per_s:,.0f} committed transfers/s",
+        f"  throughput     {r.transfers_per_s:,.0f} committed transfers/s"
+        + (f" at {r.offered_per_s:,.0f} tx/s offered" if r.offered_per_s is not None else ""),
         f"  latency        p50 {r.latency_p50_ms:,.0f} ms, p99 {r.latency_p99_ms:,.0f} ms "
-        f"(max {r.latency_max_ms:,.0f} ms), batch sent -> block observed",
+        f"(max {r.latency_max_ms:,.0f} ms), {measured_from} -> block observed",
         f"  admission      all admitted in {r.submit_s:.2f}s ({r.admitted_per_s:,.0f} tx/s over RPC, "
         f"{r.retries} retried)",
         f"  anchor         {r.recoveries_per_s:,.0f} secp256k1 recoveries/s (coincurve, 1 thread)",
         f"  ratio          transfers/s / recoveries/s = {r.ratio:.4f}",
     ]
+    if r.schedule_lag_max_ms is not None:
+        lines.append(
+            f"  schedule       batches left at most {r.schedule_lag_max_ms:,.0f} ms after their scheduled time"
+        )
     if r.node_cpu_s is not None:
         busy = r.node_cpu_s / r.duration_s * 100 if r.duration_s else 0
         blocks = f"; {r.node_block_ms_total / 1000:.2f}s producing blocks" if r.node_block_ms_total else ""
@@ -788,8 +886,10 @@ def run_cli(args: argparse.Namespace) -> int:
     """Entry point of `qenex bench ledger` (node/cli.py builds the parser)."""
     try:
         result = run_bench(
-            args.transfers, args.senders, args.batch, args.block_interval_ms, progress=True, validators=args.validators
-        )
+            args.transfers, args.senders, args.batch, args.block_interval_ms, progress=True,
+            validators=args.validators, rate=getattr(args, "rate", None),
+            tick_ms=getattr(args, "tick_ms", DEFAULT_TICK_MS),
+        )  # fmt: skip
     except BenchError as exc:
         print(f"error: bench failed: {exc}", file=sys.stderr)
         return 1

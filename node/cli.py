@@ -594,6 +594,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch", type=int, default=250, help="transactions per JSON-RPC batch request (default 250)")
     p.add_argument("--block-interval-ms", type=int, default=500, help="block interval of the bench chain")
     p.add_argument("--validators", type=int, default=1, help="validator processes (default 1; e.g. 4 for BFT)")
+    p.add_argument("--rate", type=float, help="open loop: offer this many tx/s on a schedule (default: all at once)")
+    p.add_argument("--tick-ms", type=int, default=50, help="open loop: release a batch every this many ms (default 50)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=cmd_bench_ledger)
     from bench.evm_bench import register as register_evm_bench

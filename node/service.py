@@ -82,8 +82,11 @@ class Node:
         self.proposed: ExecutedBlock | None = None  # our sealed proposal for the next height, if any
         self.address = address_of_key(self.validator_key)
         self.on_admitted: Callable[[bytes], None] | None = None  # the consensus driver gossips
+        # Whether this node proposes the next block (the consensus driver knows): only then are
+        # peers' transactions booked into a prepared block as they arrive.
+        self.prepares_next_block: Callable[[], bool] = lambda: True
         self.consensus: ConsensusDriver | None = None  # set by node.runner
-        self.parked: dict[bytes, None] = {}  # gossiped transactions ahead of our nonces, in arrival order
+        self.parked: dict[bytes, SignedTransaction | None] = {}  # gossip ahead of our nonces, in arrival order
         self.signatures = SignaturePool(default_workers() if config.verify_workers is None else config.verify_workers)
         self.stopping = asyncio.Event()
         # Told of each committed block (with its receipts) and each admitted transaction:
@@ -148,15 +151,24 @@ class Node:
             listener(signed)
         return signed
 
-    def admit_gossiped(self, raw: bytes) -> bool:
+    def admit_gossiped(self, raw: bytes, decoded: SignedTransaction | None = None) -> bool:
         """A transaction a peer admitted: admit it here too (not gossiped again; peers are a full
-        mesh). Refusals are normal (already known, already in a block) and only counted."""
+        mesh). Refusals are normal (already known, already in a block) and only counted.
+
+        One ahead of our nonces is parked, decoded and with its signer, and retried after each
+        commit without decoding or recovering again (a sender's earlier transactions may reach
+        us only in a block: those gossiped before we were connected to their first node)."""
+        signed = decoded
         try:
-            signed = self._admit(raw)
+            if signed is None:
+                signed = self._decode_new(raw)
+            else:
+                self._refuse_known(signed.hash)
+            self._admit_decoded(signed, gossiped=True)
         except TransactionRejected as rejected:
             self.metrics.rejected.labels(rejected.rule).inc()
             if rejected.rule in ("nonce_gap", "nonce_too_high") and len(self.parked) < PARKED_MAX:
-                self.parked[raw] = None  # we lag a block behind the peer: retried after our next commit
+                self.parked[raw] = signed  # we lag behind the peer: retried after our next commit
             return False
         self.metrics.admitted.inc()
         self.metrics.mempool_size.set(len(self.mempool))
@@ -169,7 +181,7 @@ class Node:
         self.metrics.rpc_requests.labels(method, outcome).inc()
         self.metrics.rpc_seconds.labels(method).observe(seconds)
 
-    def decode_signed(self, raw: bytes) -> SignedTransaction:
+    def decode_signed(self, raw: bytes, tx_hash: bytes | None = None) -> SignedTransaction:
         """Decode a raw transaction and recover its sender (from the signature pool if it did)."""
         if is_ethereum_raw(raw):
             return decode_ethereum_signed(raw, self.genesis.chain_id)
@@ -184,24 +196,53 @@ class Node:
             except InvalidSignatureError as exc:
                 raise TransactionRejected("invalid_signature", str(exc)) from None
         raw = bytes(raw)
-        return SignedTransaction(tx, raw, keccak(raw), sender)
+        return SignedTransaction(tx, raw, tx_hash or keccak(raw), sender)
+
+    def is_known(self, tx_hash: bytes) -> bool:
+        """In the mempool or in a block: admitting it again would be refused."""
+        return tx_hash in self.mempool or self.chain.locate_transaction(tx_hash) is not None
 
     def _admit(self, raw: bytes) -> SignedTransaction:
-        signed = self.decode_signed(raw)
+        return self._admit_decoded(self._decode_new(raw))
+
+    def _refuse_known(self, tx_hash: bytes) -> None:
+        if self.chain.locate_transaction(tx_hash) is not None:
+            raise TransactionRejected("already_known", f"transaction {tx_hash.hex()} is already in a block")
+        if tx_hash in self.mempool:
+            raise TransactionRejected("already_known", f"transaction {tx_hash.hex()} is already in the mempool")
+
+    def _decode_new(self, raw: bytes) -> SignedTransaction:
+        # Known hashes first: under load a peer's gossip often arrives after the block that
+        # holds its transactions (the proposal carried them), and decoding and recovering the
+        # signer of a transaction only to refuse it was a measured share of a validator's time.
+        tx_hash = keccak(raw)
+        self._refuse_known(tx_hash)
+        return self.decode_signed(raw, tx_hash)
+
+    def _books_now(self, gossiped: bool) -> bool:
+        """Book an admitted transaction into the prepared next block now, or let it wait unbooked?"""
+        if self.proposed is not None or self._next_block_full():
+            return False
+        held = 0 if self.building is None else len(self.building.transactions)
+        if held != len(self.mempool):
+            return False  # earlier transactions wait unbooked: booking this one alone would skip them
+        return not gossiped or self.prepares_next_block()
+
+    def _admit_decoded(self, signed: SignedTransaction, gossiped: bool = False) -> SignedTransaction:
         tx, sender = signed.tx, signed.sender
         if tx.chain_id != self.genesis.chain_id:
             raise TransactionRejected(
                 "wrong_chain_id", f"transaction is for chain {tx.chain_id}, this is chain {self.genesis.chain_id}"
             )
-        if self.chain.locate_transaction(signed.hash) is not None:
-            raise TransactionRejected("already_known", f"transaction {signed.hash.hex()} is already in a block")
         if isinstance(tx, EthTransaction) and signed.hash not in self.mempool:
             check_ethereum_nonce(self, signed)
         self.mempool.check(signed, self.chain.ledger.nonce(sender))
-        if self.proposed is not None or self._next_block_full():
+        if not self._books_now(gossiped):
             # Our proposal for the next block is out (its state is sealed), or the next block is
             # full: this transaction waits unbooked and is booked (or dropped) when its turn comes
             # (_readmit_waiting), so a flood costs one booking per transaction, not one per block.
+            # Likewise a peer's transaction on a validator that does not propose the next block: it
+            # executes the proposal anyway, so booking it at admission too was double work.
             self.mempool.insert(signed)
             return signed
         if refusal := self.balances.refusal(sender, tx.transfers, self._next_block().outcome.overlay.accounts):
@@ -276,17 +317,18 @@ class Node:
         block = self.chain.commit_executed(executed, commit)
         if self.screening is not None:
             self.screening.block_committed(block, executed.outcome.receipts)
-        self.balances.block_committed(block.header.number)
+        self.balances.block_committed(block.header.number, executed.outcome.overlay.accounts)
         self.proposed = None
         self.building = None
         included = [t for t in (self.mempool.get(h) for h in executed.tx_hashes) if t is not None]
         self.mempool.remove(included)
-        if len(self.mempool):
+        if len(self.mempool) and self.prepares_next_block():
             self._readmit_waiting()
+        parked_count = len(self.parked)
         if self.parked:
-            parked, self.parked = list(self.parked), {}
-            for raw in parked:  # in arrival order, so one sender's nonces come in sequence
-                self.admit_gossiped(raw)
+            parked, self.parked = list(self.parked.items()), {}
+            for raw, decoded in parked:  # in arrival order, so one sender's nonces come in sequence
+                self.admit_gossiped(raw, decoded)
         if self.screening is not None:
             self._admit_released(self.screening.take_released())
         receipts = executed.outcome.receipts
@@ -301,6 +343,8 @@ class Node:
             failed=sum(1 for r in receipts if not r.status),
             signatures=len(commit),
             mempool=len(self.mempool),
+            parked=parked_count,
+            ms=round((time.perf_counter() - started) * 1000, 1),
         )
         return block
 

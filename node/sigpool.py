@@ -21,6 +21,7 @@ from ledger.tx import InvalidSignatureError, TransactionDecodeError, decode_tran
 
 MIN_BATCH_FOR_POOL = 16
 PRESIGNED_MAX = 200_000
+BACKGROUND_CHUNK = 256
 
 
 def recover_senders(raws: list[bytes]) -> list[str | None]:
@@ -67,21 +68,33 @@ class SignaturePool:
         )
         self._presigned: dict[bytes, str] = {}
 
-    async def recover(self, raws: list[bytes]) -> None:
-        """Recover the senders of `raws` off the event loop and remember them."""
+    async def recover(self, raws: list[bytes], background: bool = False) -> None:
+        """Recover the senders of `raws` off the event loop and remember them.
+
+        The pool is first in, first out. `background` work (gossip) goes in one chunk of
+        BACKGROUND_CHUNK at a time, so urgent work (a proposal's transactions, a client's batch)
+        waits behind at most one such chunk instead of a whole gossip frame of thousands."""
         raws = [raw for raw in raws if raw not in self._presigned]
         if self._executor is None or len(raws) < MIN_BATCH_FOR_POOL:
             return
         loop = asyncio.get_running_loop()
+        if background:
+            for start in range(0, len(raws), BACKGROUND_CHUNK):
+                part = raws[start : start + BACKGROUND_CHUNK]
+                self._remember(part, await loop.run_in_executor(self._executor, recover_senders, part))
+            return
         chunk = -(-len(raws) // self.workers)
         parts = [raws[i : i + chunk] for i in range(0, len(raws), chunk)]
         results = await asyncio.gather(*(loop.run_in_executor(self._executor, recover_senders, p) for p in parts))
+        for part, senders in zip(parts, results, strict=True):
+            self._remember(part, senders)
+
+    def _remember(self, raws: list[bytes], senders: list[str | None]) -> None:
         if len(self._presigned) + len(raws) > PRESIGNED_MAX:
             self._presigned.clear()  # bounded: unclaimed entries (rejected early) must not pile up
-        for part, senders in zip(parts, results, strict=True):
-            for raw, sender in zip(part, senders, strict=True):
-                if sender is not None:
-                    self._presigned[raw] = sender
+        for raw, sender in zip(raws, senders, strict=True):
+            if sender is not None:
+                self._presigned[raw] = sender
 
     async def warm_up(self) -> None:
         """Start the workers now, not on the first batch (a spawned worker imports for ~1 s)."""

@@ -27,6 +27,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from consensus import state_machine as sm
+from consensus.proposer import proposer
 from consensus.signing import make_signer, verify_proposal, verify_vote
 from consensus.types import (
     Broadcast,
@@ -41,6 +42,7 @@ from consensus.types import (
     VoteReceived,
 )
 from consensus.wal import DoubleSignError, SigningWal
+from ledger.hashing import keccak
 from node import governance
 from node.admin import max_transactions  # governance may change it
 from node.block import Block
@@ -62,6 +64,7 @@ SYNC_REQUEST_TIMEOUT_S = 5.0
 FUTURE_MESSAGES_MAX = 10_000  # messages for the next height, kept until we reach it
 SYNC_REPLY_BYTES_MAX = 3 * 1024 * 1024
 EXECUTED_CACHE_MAX = 16
+MIN_PROPOSE_TIMEOUT_MS = 3000  # CometBFT's default timeout_propose; see timeouts_for
 STEP_NAMES = {VoteKind.PREVOTE: "prevote", VoteKind.PRECOMMIT: "precommit"}
 
 
@@ -95,12 +98,15 @@ class ConsensusDriver:
         self.sync_started_at: int | None = None  # our height when peers were first seen ahead
         self.hold_until = 0.0
         self.height_started = time.monotonic()
+        self.began_at = -1e9  # monotonic time round 0 of the last height began here
         self.evidence: list[Evidence] = []
         self._progress: tuple[int, int, int] | None = None
         self._stuck_ticks = 0
         self._begin_timer: asyncio.TimerHandle | None = None
         self._dropped_seen: dict[str, int] = {}
+        self._prepares: tuple[tuple[int, int], bool] = ((-1, -1), True)
         self.state = self._initial_state()
+        node.prepares_next_block = self.prepares_next_block
 
     # --- start ---------------------------------------------------------------------------------
 
@@ -174,12 +180,25 @@ class ConsensusDriver:
             "dropped": dict(s.dropped),
         }  # fmt: skip
 
+    def prepares_next_block(self) -> bool:
+        """Are we the proposer of the block after our head (in the round under way, else round 0)?
+        Only the proposer's prepared block is sealed as it is; every other validator executes
+        the proposal, so it admits peers' transactions without booking them (node.service)."""
+        height = self.node.chain.height + 1
+        round_ = self.state.round if self.state.height == height and self.state.round_started else 0
+        if self._prepares[0] != (height, round_):
+            mine = proposer(self.config.validators, height, round_) == self.config.address
+            self._prepares = ((height, round_), mine)
+        return self._prepares[1]
+
     # --- the state machine's callbacks ---------------------------------------------------------
 
     def _get_value(self, height: int, round_: int) -> Block:
+        started = time.perf_counter()
         executed = self.node.propose()
         self._remember(executed.block.hash, executed)
-        event(log, "block_proposed", logging.DEBUG, height=height, round=round_, txs=len(executed.tx_hashes))
+        event(log, "block_proposed", logging.DEBUG, height=height, round=round_, txs=len(executed.tx_hashes),
+              ms=round((time.perf_counter() - started) * 1000, 1))  # fmt: skip
         return executed.block
 
     def _is_valid(self, block: object) -> bool:
@@ -189,6 +208,7 @@ class ConsensusDriver:
             return self.executed[block.hash] is not None
         if block.header.number != self.node.chain.height + 1:
             return False  # not over our head: not decidable here (block sync handles the past)
+        started = time.perf_counter()
         try:
             executed = self.node.execute_proposal(block)
         except InvalidBlockError as exc:
@@ -196,6 +216,8 @@ class ConsensusDriver:
             self._remember(block.hash, None)
             return False
         self._remember(block.hash, executed)
+        event(log, "proposal_executed", logging.DEBUG, height=block.header.number, txs=len(block.transactions),
+              ms=round((time.perf_counter() - started) * 1000, 1))  # fmt: skip
         return True
 
     def _remember(self, block_hash: bytes, executed: ExecutedBlock | None) -> None:
@@ -206,7 +228,11 @@ class ConsensusDriver:
     # --- stepping ------------------------------------------------------------------------------
 
     def _step(self, incoming: Event) -> None:
+        before = (self.state.height, self.state.round)
         self.state, actions = sm.step(self.state, incoming)
+        if self.state.height == before[0] and self.state.round != before[1]:
+            event(log, "round_advanced", logging.DEBUG, height=self.state.height, round=self.state.round,
+                  cause=type(incoming).__name__)  # fmt: skip
         self._perform(actions)
 
     def _perform(self, actions: list) -> None:
@@ -289,10 +315,13 @@ class ConsensusDriver:
         self.executed.clear()
         self.node.metrics.finality_seconds.observe(time.monotonic() - self.height_started)
         self.height_started = time.monotonic()
-        self.hold_until = time.monotonic() + self.interval_s
+        # One block interval between the starts of two heights, not after a decision: a height
+        # that took longer than the interval to decide is followed at once (when there is work),
+        # so under load the interval does not add to every transaction's finality.
+        self.hold_until = max(time.monotonic(), self.began_at + self.interval_s)
         if height % 100 == 0:
             self.wal.prune_below(height)
-        self._schedule_begin(0.0 if self._block_ready() else self.interval_s)
+        self._schedule_begin(0.0 if self._block_ready() else self.hold_until - time.monotonic())
         asyncio.get_running_loop().call_soon(self._replay_future)
 
     def _replay_future(self) -> None:
@@ -316,7 +345,9 @@ class ConsensusDriver:
             self._schedule_begin(wait)
             return
         if peer_started or len(self.node.mempool) or self.node.genesis.block.empty_blocks:
-            self.height_started = time.monotonic()
+            event(log, "height_begun", logging.DEBUG, height=self.state.height, mempool=len(self.node.mempool),
+                  peer_started=peer_started)  # fmt: skip
+            self.height_started = self.began_at = time.monotonic()
             self.state, actions = sm.begin_height(self.state)
             self._perform(actions)
 
@@ -371,7 +402,9 @@ class ConsensusDriver:
             self._step(VoteReceived(message.vote))
 
     async def _admit_gossiped(self, raws: tuple[bytes, ...]) -> None:
-        await self.node.signatures.recover(list(raws))
+        # transactions a block already brought need no signature recovery (admission refuses them)
+        unknown = [raw for raw in raws if not self.node.is_known(keccak(raw))]
+        await self.node.signatures.recover(unknown, background=True)
         for index, raw in enumerate(raws):
             self.node.admit_gossiped(raw)
             if index % 256 == 255:
@@ -478,11 +511,15 @@ def timeouts_for(interval_ms: int) -> sm.Timeouts:
     """Round timeouts scaled to the block interval, linear in the round (never exponential).
 
     A proposal must be received, its signatures recovered and its block executed before the
-    propose timeout, so that timeout is generous (at least a second, as CometBFT's 3 s default
-    is for its larger networks); a dead proposer costs one propose timeout per height it owns."""
+    propose timeout, so that timeout is generous: at least CometBFT's 3 s default. A full block
+    (thousands of transfers) executed by every validator while the same cores admit the next
+    block's transactions takes about a second on a loaded 2-core machine; with a shorter timeout
+    validators prevoted nil before the proposal was checked and the round was lost (measured in
+    `qenex bench ledger --validators 4`, docs/benchmarks.md). A dead proposer costs one propose
+    timeout per height it owns."""
     base = max(500, min(interval_ms, 3000))
     return sm.Timeouts(
-        propose_ms=2 * base, propose_delta_ms=base,
+        propose_ms=max(2 * base, MIN_PROPOSE_TIMEOUT_MS), propose_delta_ms=base,
         prevote_ms=base, prevote_delta_ms=base // 2,
         precommit_ms=base, precommit_delta_ms=base // 2,
     )  # fmt: skip

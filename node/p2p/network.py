@@ -6,7 +6,10 @@ made: the node with the lower address dials, the other accepts (a restarted node
 redialled, with backoff).
 
 Consensus messages and mempool gossip leave through separate queues, consensus first: a flood
-of transactions can delay other transactions, never a vote.
+of transactions can delay other transactions, never a vote. Inbound likewise: a peer's frames are
+read as they come; gossiped transactions wait in a bounded queue admitted by a task of their own
+(GossipInbox), so a proposal or vote is handled at once instead of after the admission of every
+gossip frame the same peer sent before it (head-of-line blocking on the connection).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from node.p2p import wire
 log = logging.getLogger("qenex.p2p")
 
 GOSSIP_BATCH_BYTES = 1024 * 1024
+INBOUND_GOSSIP_MAX = 50_000  # gossiped transactions read but not yet admitted; beyond, reading waits
 Handler = Callable[[str, wire.Message], Awaitable[None]]
 
 
@@ -132,6 +136,42 @@ class Outbox:
         return tuple(batch)
 
 
+class GossipInbox:
+    """Gossip frames read from peers, admitted in arrival order by one task of their own.
+
+    Bounded: once INBOUND_GOSSIP_MAX transactions wait, `put` waits for room, so a peer that
+    floods faster than we admit is slowed down by TCP (as before this queue) instead of
+    growing our memory."""
+
+    def __init__(self, limit: int = INBOUND_GOSSIP_MAX) -> None:
+        self.limit = limit
+        self.waiting: deque[tuple[str, wire.TxsMessage]] = deque()
+        self.count = 0  # transactions in `waiting`
+        self._wake = asyncio.Event()
+        self._room = asyncio.Event()
+
+    async def put(self, peer: str, message: wire.TxsMessage) -> None:
+        while self.count and self.count + len(message.transactions) > self.limit:
+            self._room.clear()
+            await self._room.wait()
+        self.waiting.append((peer, message))
+        self.count += len(message.transactions)
+        self._wake.set()
+
+    async def drain_forever(self, handler: Handler) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self.waiting:
+                peer, message = self.waiting.popleft()
+                self.count -= len(message.transactions)
+                self._room.set()
+                try:
+                    await handler(peer, message)
+                except Exception as exc:  # a bug in admitting one frame must not stop all gossip
+                    event(log, "gossip_admission_failed", logging.ERROR, peer=peer, error=repr(exc))
+
+
 MALFORMED_LOG_EVERY_S = 5.0
 
 
@@ -171,6 +211,8 @@ class NodeNetwork:
         self.listen_port: int | None = None
         self._handler: Handler | None = None
         self._sender: asyncio.Task | None = None
+        self.inbox = GossipInbox()
+        self._admitter: asyncio.Task | None = None
 
     async def start(self, handler: Handler) -> None:
         self._handler = handler
@@ -181,13 +223,15 @@ class NodeNetwork:
         self._dialled: set[str] = set()
         self._dial_registered()
         self._sender = asyncio.ensure_future(self.outbox.drain_forever(self.transport))
+        self._admitter = asyncio.ensure_future(self.inbox.drain_forever(handler))
         event(log, "p2p_listening", host=self.config.host, port=self.listen_port, peers=len(self.config.peers))
 
     async def close(self) -> None:
-        if self._sender is not None:
-            self._sender.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sender
+        for task in (self._sender, self._admitter):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         if self.transport is not None:
             await self.transport.close()
 
@@ -262,4 +306,7 @@ class NodeNetwork:
                 self.metrics.consensus_dropped.labels("wrong_chain").inc()
                 return
         assert self._handler is not None
+        if isinstance(message, wire.TxsMessage):
+            await self.inbox.put(peer, message)  # admitted by the inbox's task: the next frame is read now
+            return
         await self._handler(peer, message)

@@ -12,7 +12,7 @@ import tempfile
 
 import pytest
 
-from bench.ledger_bench import BenchError, run_bench, run_cli
+from bench.ledger_bench import BenchError, format_result, open_loop_schedule, run_bench, run_cli
 
 pytestmark = pytest.mark.slow
 
@@ -59,3 +59,28 @@ def test_bad_arguments_fail_before_starting_a_node():
         run_bench(transfers=0, progress=False)
     with pytest.raises(BenchError, match="--validators"):
         run_bench(transfers=10, validators=0, progress=False)
+
+
+def test_open_loop_schedule_releases_rate_times_tick_per_batch():
+    times = open_loop_schedule(10, rate=100.0, tick_s=0.02, start=5.0)
+    # 100 tx/s in batches every 20 ms: transaction i is due at i/100 s and leaves with the first
+    # release at or after that, so two transactions per release after the first
+    assert times == pytest.approx([5.0, 5.02, 5.02, 5.04, 5.04, 5.06, 5.06, 5.08, 5.08, 5.10])
+    with pytest.raises(BenchError, match="--rate"):
+        open_loop_schedule(10, rate=0.0, tick_s=0.02, start=0.0)
+
+
+def test_open_loop_run_is_paced_by_the_schedule(tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    result = run_bench(
+        transfers=240, senders=2, batch=50, block_interval_ms=100, progress=False, seed=5, rate=120.0, tick_ms=100
+    )
+    assert (result.committed, result.transfers_checked) == (240, 240)
+    assert (result.offered_per_s, result.tick_ms) == (120.0, 100)
+    # the last transaction is not released before 239/120 s after the first: the schedule paced it
+    assert result.duration_s >= 1.9
+    assert result.submit_s >= 1.9
+    assert result.schedule_lag_max_ms is not None and result.schedule_lag_max_ms >= 0
+    assert 0 < result.latency_p50_ms <= result.latency_p99_ms <= result.latency_max_ms
+    assert "120 tx/s offered" in format_result(result)
+    assert list(tmp_path.iterdir()) == []

@@ -19,6 +19,9 @@ def test_a_gossiped_transaction_ahead_of_our_nonces_is_admitted_after_the_next_c
         second = signed_transfer(listing, 0, 1, 200, 1, 2)
         assert node.admit_gossiped(second) is False  # nonce 1 before nonce 0: a gap here
         assert keccak(second) not in node.mempool and second in node.parked
+        parked = node.parked[second]
+        assert parked is not None and parked.hash == keccak(second)  # kept decoded, with its signer
+        assert parked.sender.lower() == listing[0]["address"].lower()
         node.admit(first)
         executed = node.propose()
         node.commit_decided(executed, (sign_commit(executed.block.hash, node.validator_key),))

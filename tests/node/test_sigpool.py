@@ -9,7 +9,7 @@ from support.nodes import signed_transfer
 
 from genesis.builder import init_dev_home
 from node.service import Node, NodeConfig
-from node.sigpool import MIN_BATCH_FOR_POOL, SignaturePool
+from node.sigpool import BACKGROUND_CHUNK, MIN_BATCH_FOR_POOL, SignaturePool
 
 
 def test_pool_recovers_senders_and_skips_bad_transactions(tmp_path):
@@ -86,3 +86,33 @@ def _state(pid: str) -> str:
         return Path(f"/proc/{pid}/status").read_text().lower()
     except OSError:
         return "zombie"
+
+
+def test_background_recovery_goes_in_chunks_and_recovers_every_sender(tmp_path):
+    """Gossip is recovered one BACKGROUND_CHUNK at a time, so urgent work waits behind at most one
+    chunk; the senders are the same."""
+    listing = init_dev_home(tmp_path / "h", accounts=2)
+    count = BACKGROUND_CHUNK * 2 + 3
+    raws = [signed_transfer(listing, i % 2, 1 - i % 2, 1, i // 2, i + 1) for i in range(count)]
+    submitted: list[int] = []
+
+    async def scenario() -> list[str | None]:
+        pool = SignaturePool(workers=1)
+        loop = asyncio.get_running_loop()
+        original = loop.run_in_executor
+
+        def spy(executor, function, *args):  # type: ignore[no-untyped-def]
+            submitted.append(len(args[0]))
+            return original(executor, function, *args)
+
+        loop.run_in_executor = spy  # type: ignore[method-assign]
+        try:
+            await pool.recover(raws, background=True)
+            return [pool.claim(r) for r in raws]
+        finally:
+            loop.run_in_executor = original  # type: ignore[method-assign]
+            pool.close()
+
+    senders = asyncio.run(scenario())
+    assert senders == [listing[i % 2]["address"] for i in range(count)]
+    assert submitted == [BACKGROUND_CHUNK, BACKGROUND_CHUNK, 3]
