@@ -14,16 +14,20 @@ docs/security.md "Operator login and audit".
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 AUDIT_FILE = "audit.log"
 HEAD_FILE = "audit.head"
+LOCK_FILE = "audit.lock"
 GENESIS_PREV = "0" * 64
 LINE_BYTES_MAX = 16 * 1024  # one entry; longer details are cut, never the chain
 
@@ -38,6 +42,16 @@ def _clip(value: object) -> object:
     return value if len(text) <= LINE_BYTES_MAX // 2 else text[: LINE_BYTES_MAX // 2] + "...(cut)"
 
 
+@contextlib.contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
 @dataclass(frozen=True)
 class AuditProblem:
     line: int  # 1-based line number in audit.log (0: the head file)
@@ -48,11 +62,15 @@ class AuditProblem:
 
 
 class AuditLog:
-    """Appends entries to HOME/audit.log; one writer per process (a lock), O_APPEND between them."""
+    """Appends entries to HOME/audit.log. Writers are the node, its CLI tools (`qenex rpc api-key
+    add` while the node runs) and gateways: a thread lock within a process and an flock on
+    HOME/audit.lock between processes make reading the last entry and appending the next one a
+    single step, so two writers never chain two entries to the same predecessor."""
 
     def __init__(self, home: Path) -> None:
         self.path = Path(home) / AUDIT_FILE
         self.head_path = Path(home) / HEAD_FILE
+        self.lock_path = Path(home) / LOCK_FILE
         self._lock = threading.Lock()
 
     def _last(self) -> tuple[int, str]:
@@ -67,7 +85,7 @@ class AuditLog:
 
     def append(self, actor: str, action: str, outcome: str = "ok", **detail: object) -> dict:
         """Add one entry (fsynced before returning: an action is logged before it is answered)."""
-        with self._lock:
+        with self._lock, _file_lock(self.lock_path):
             seq, prev = self._last()
             entry: dict = {
                 "seq": seq,

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 from pathlib import Path
 
 import pytest
@@ -76,3 +77,21 @@ def test_removed_reordered_and_truncated_lines_are_found(home):
 def test_appending_continues_the_chain(home):
     AuditLog(home).append("cli:root", "operator.add", "ok", operator="x")
     assert verify_log(home) == (6, [])
+
+
+def _append_many(home: str, writer: int, count: int) -> None:
+    log = AuditLog(Path(home))
+    for index in range(count):
+        log.append(f"writer-{writer}", "test.append", "ok", index=index)
+
+
+def test_writers_in_several_processes_keep_one_chain(tmp_path):
+    """The node and a CLI tool may append at the same time: the chain stays whole and in order."""
+    context = multiprocessing.get_context("spawn")
+    writers = [context.Process(target=_append_many, args=(str(tmp_path), w, 25)) for w in range(4)]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join(60)
+        assert writer.exitcode == 0
+    assert verify_log(tmp_path) == (100, [])
