@@ -59,7 +59,7 @@ from eth_hash.auto import keccak
 from genesis.builder import DEV_BALANCE_MAJOR, DEV_CHAIN_ID, init_dev_home, init_network_homes
 from ledger.transfer import Transfer
 from ledger.tx import LedgerTransaction
-from node.cluster import assign_ports, free_ports
+from node.cluster import assign_ports, free_ports, share_host
 from node.rpc.server import MAX_BATCH
 
 BENCH_CURRENCY = "EUR"
@@ -78,6 +78,27 @@ RETRYABLE_RULES = ("mempool_full", "sender_limit")
 PARSE_ERROR = -32700
 NODE_PREFIX_VARIABLE = "QENEX_BENCH_NODE_PREFIX"  # a command to run the node under (a profiler)
 LOG_DIR_VARIABLE = "QENEX_BENCH_LOG_DIR"  # keep each node's log there (the bench home is removed)
+
+
+def _process_cpu(pid: int) -> float | None:
+    """User+system CPU seconds of one process (Linux /proc), else None."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _child_pids(pid: int) -> list[int]:
+    """The direct children of `pid`, from every thread's children list (Linux /proc)."""
+    children: list[int] = []
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            children += [int(c) for c in (task / "children").read_text().split()]
+    except OSError:
+        return children
+    return children
 
 
 class BenchError(RuntimeError):
@@ -123,6 +144,7 @@ class BenchResult:
     receipts_checked: int
     accounts_reconciled: int
     node_cpu_s: float | None  # node process CPU (user+system) during submit+commit, Linux only
+    worker_cpu_s: float | None  # the nodes' child processes (signature workers), same span
     node_block_ms_total: float | None  # sum of the node's own block_committed timings
     client_cpu_s: float  # this process's CPU during submit+commit
     machine: dict = field(default_factory=dict)
@@ -323,12 +345,15 @@ class NodeProcess:
         """User+system CPU the node has used so far (Linux /proc), else None."""
         if self.prefix:
             return None  # the child is the wrapper, not the node
-        try:
-            stat = Path(f"/proc/{self.process.pid}/stat").read_text()
-        except OSError:
+        return _process_cpu(self.process.pid)
+
+    def worker_cpu_seconds(self) -> float | None:
+        """CPU of the node's child processes (its signature workers) so far, else None."""
+        if self.prefix:
             return None
-        fields = stat.rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        children = _child_pids(self.process.pid)
+        times = [_process_cpu(pid) for pid in children]
+        return sum(t for t in times if t is not None)
 
     def block_timings(self) -> list[dict]:
         """The node's block_committed log events (height, txs, ms)."""
@@ -414,6 +439,10 @@ class ClusterProcesses:
         times = [node.cpu_seconds() for node in self.nodes]
         return None if any(t is None for t in times) else sum(times)  # type: ignore[misc]
 
+    def worker_cpu_seconds(self) -> float | None:
+        times = [node.worker_cpu_seconds() for node in self.nodes]
+        return None if any(t is None for t in times) else sum(times)  # type: ignore[misc]
+
     def block_timings(self) -> list[dict]:
         return self.nodes[0].block_timings()
 
@@ -444,6 +473,7 @@ class _RunState:
     sending_done: bool = False
     last_activity: float = field(default_factory=time.perf_counter)
     node_cpu: float | None = None  # node CPU seconds from first send to last commit
+    worker_cpu: float | None = None  # the nodes' signature workers, same span
     client_cpu: float = 0.0  # this process's CPU seconds over the same span
     schedule: list[float] | None = None  # open loop: each transaction's scheduled release time
     lag_max: float = 0.0  # open loop: the most a batch left after its scheduled time
@@ -690,6 +720,7 @@ async def _drive(
         for index, tx in enumerate(transactions):
             lanes[tx.sender % streams].append(index)
         node_cpu_before, client_cpu_before = node.cpu_seconds(), time.process_time()
+        worker_cpu_before = node.worker_cpu_seconds()
         if rate is not None:
             state.schedule = open_loop_schedule(total, rate, tick_s, time.perf_counter() + 0.05)
         poller = asyncio.create_task(_poll_blocks(rpc, state, first_block))
@@ -712,6 +743,9 @@ async def _drive(
             state.client_cpu = time.process_time() - client_cpu_before
             if node_cpu_before is not None and node_cpu_after is not None:
                 state.node_cpu = node_cpu_after - node_cpu_before
+            worker_cpu_after = node.worker_cpu_seconds()
+            if worker_cpu_before is not None and worker_cpu_after is not None:
+                state.worker_cpu = worker_cpu_after - worker_cpu_before
         finally:
             for task in (reporter, poller, *lane_tasks):
                 task.cancel()
@@ -769,6 +803,7 @@ def run_bench(
             listing, nodes = init_network_homes(home, validators, 0, max(senders, 2), DEV_CHAIN_ID, block_interval_ms,
                                                 rpc_base_port=0, p2p_base_port=0)  # fmt: skip
             assign_ports(nodes, free_ports(len(nodes)), free_ports(len(nodes)))
+            share_host(nodes)
         started = time.perf_counter()
         transactions = presign(listing, transfers, senders, DEV_CHAIN_ID, rng, report)
         sign_s = time.perf_counter() - started
@@ -828,6 +863,7 @@ def run_bench(
         receipts_checked=checks.receipts_checked,
         accounts_reconciled=checks.accounts_reconciled,
         node_cpu_s=round(state.node_cpu, 2) if state.node_cpu is not None else None,
+        worker_cpu_s=round(state.worker_cpu, 2) if state.worker_cpu is not None else None,
         node_block_ms_total=round(sum(float(b.get("ms", 0)) for b in blocks), 1) if blocks else None,
         client_cpu_s=round(state.client_cpu, 2),
         machine=machine_info(),
@@ -871,7 +907,7 @@ def format_result(r: BenchResult) -> str:
         blocks = f"; {r.node_block_ms_total / 1000:.2f}s producing blocks" if r.node_block_ms_total else ""
         lines.append(
             f"  cpu            node(s) {r.node_cpu_s:.2f}s ({busy:.0f}% of one core){blocks}; "
-            f"bench client {r.client_cpu_s:.2f}s"
+            f"signature workers {r.worker_cpu_s or 0:.2f}s; bench client {r.client_cpu_s:.2f}s"
         )
     lines += [
         f"  checks         {r.transfers_checked} transfers booked in the observed block, {r.receipts_checked} "

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from genesis.builder import DEV_ACCOUNTS_FILE, NODE_CONFIG_FILE, init_network_homes
+from node.config import CONFIG_FILE
+from node.sigpool import default_workers
 
 DEVNET_FILE = "devnet.json"
 START_TIMEOUT_S = 60
@@ -86,7 +88,26 @@ def prepare(
     _, nodes = init_network_homes(home, validators, full_nodes, accounts, block_interval_ms=block_interval_ms,
                                   rpc_base_port=0, p2p_base_port=0)  # fmt: skip
     assign_ports(nodes, rpc_ports, p2p_ports)
+    share_host(nodes)
     return nodes
+
+
+def share_host(nodes: list[dict]) -> None:
+    """Give each new home a node.toml sized for nodes that share this machine's cores.
+
+    Left to "auto", every node would start a signature worker per spare core as if it ran alone,
+    and N nodes on a few cores would spend more CPU in total than recovering in their event loops
+    (node.sigpool.default_workers). Written into the home, not passed at start, so a node
+    restarted alone with `qenex node run --home` keeps the same setting; an operator's own
+    node.toml is left as it is."""
+    workers = default_workers(len(nodes))
+    for node in nodes:
+        path = Path(node["home"]) / CONFIG_FILE
+        if not path.exists():
+            path.write_text(
+                f"# {len(nodes)} nodes of one devnet share this machine's {os.cpu_count()} cores\n"
+                f"[signatures]\nworkers = {workers}\n"
+            )
 
 
 def assign_ports(nodes: list[dict], rpc_ports: list[int], p2p_ports: list[int]) -> None:

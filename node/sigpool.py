@@ -50,8 +50,16 @@ def _ignore_interrupts() -> None:
             os._exit(0)
 
 
-def default_workers() -> int:
-    return max(0, min(4, (os.cpu_count() or 1) - 1))
+def default_workers(nodes_on_host: int = 1) -> int:
+    """Signature processes per node: the cores this host has beyond one per node, shared out.
+
+    A worker only pays off on a core the nodes would otherwise leave idle: recovering in a worker
+    costs more CPU in total than in the event loop (the transaction is decoded twice and crosses
+    a pipe). Four validators on two cores measured ~1,400 committed transfers/s with no workers
+    and ~1,000-1,200/s with one each (docs/benchmarks.md)."""
+    assert nodes_on_host >= 1, nodes_on_host
+    spare = (os.cpu_count() or 1) - nodes_on_host
+    return max(0, min(4, spare // nodes_on_host))
 
 
 class SignaturePool:

@@ -9,7 +9,7 @@ from support.nodes import signed_transfer
 
 from genesis.builder import init_dev_home
 from node.service import Node, NodeConfig
-from node.sigpool import BACKGROUND_CHUNK, MIN_BATCH_FOR_POOL, SignaturePool
+from node.sigpool import BACKGROUND_CHUNK, MIN_BATCH_FOR_POOL, SignaturePool, default_workers
 
 
 def test_pool_recovers_senders_and_skips_bad_transactions(tmp_path):
@@ -116,3 +116,12 @@ def test_background_recovery_goes_in_chunks_and_recovers_every_sender(tmp_path):
     senders = asyncio.run(scenario())
     assert senders == [listing[i % 2]["address"] for i in range(count)]
     assert submitted == [BACKGROUND_CHUNK, BACKGROUND_CHUNK, 3]
+
+
+def test_workers_share_out_the_cores_beyond_one_per_node(monkeypatch):
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    assert default_workers() == 1  # one node on two cores: the second core recovers
+    assert default_workers(4) == 0  # four nodes on two cores: every core already has two loops
+    monkeypatch.setattr("os.cpu_count", lambda: 16)
+    assert default_workers(4) == 3
+    assert default_workers(1) == 4  # at most four: more only adds pickling and pipes
