@@ -11,6 +11,7 @@ from aiohttp import web
 
 from node import peers
 from node.explorer.routes import install as install_explorer
+from node.gc_policy import tune_for_serving
 from node.graphql_api.routes import install as install_graphql
 from node.health import install as install_health
 from node.log import event, register_secret
@@ -84,6 +85,7 @@ async def serve(config: NodeConfig, on_ready: Callable[[Node, str], Awaitable[No
             loop.add_signal_handler(sig, node.stop)
         await node.signatures.warm_up()
         workers = await RpcWorkers.start(node, runner, site, config.rpc_workers, runner.app[GUARD_KEY])
+        tune_for_serving()
         event(log, "node_started", height=node.chain.height, rpc=url, chain_id=node.genesis.chain_id)
         if on_ready is not None:
             maybe = on_ready(node, url)
