@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -236,17 +236,21 @@ class LedgerBalanceCache:
         held = self.cache.get_many([a.id for a in accounts])
         return [balance_of(a) if h is None else h for a, h in zip(accounts, held, strict=True)]
 
-    def refusal(self, sender: str, transfers: Iterable[Transfer], touched: Iterable[str]) -> tuple[str, str] | None:
+    def refusal(
+        self, sender: str, transfers: Iterable[Transfer], touched: Container[str], later_block: bool = False
+    ) -> tuple[str, str] | None:
         """(rule, message) when cached balances already show booking would refuse for funds.
 
         Only for what the committed state decides: plain or pending debits from an active
-        no-overdraft account of the sender's own, in its currency, that the block being prepared
-        has not touched and the transaction does not credit. Anything else is left to booking.
+        no-overdraft account of the sender's own, in its currency, that is not `touched` (by the
+        block being prepared, or by waiting transactions that could raise its funds) and the
+        transaction does not credit. `later_block`: the transaction will be booked in some later
+        block, before which reservations on the account may expire; so an account holding any
+        is left to booking too. Anything else is left to booking.
         """
         if not self.enabled:
             return None
         transfers = list(transfers)
-        touched = set(touched)
         credited = {t.credit_account_id for t in transfers}
         spent: dict[str, int] = {}
         for index, transfer in enumerate(transfers):
@@ -267,6 +271,7 @@ class LedgerBalanceCache:
                 or credit.currency != transfer.currency
                 or not account.flags & AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS
                 or transfer.amount <= 0
+                or (later_block and account.debits_pending)
             ):
                 return None
             held = self.cache.get(debit_id)

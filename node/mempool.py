@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Iterable
 
+from ledger.tx import LedgerTransaction
 from node.execution import SignedTransaction, TransactionRejected
 
 DEFAULT_MAX_TRANSACTIONS = 50_000
@@ -24,6 +25,10 @@ class Mempool:
         self._by_hash: OrderedDict[bytes, SignedTransaction] = OrderedDict()
         self._per_sender: dict[str, int] = {}
         self._transfer_ids: set[int] = set()
+        # What waiting transactions could add to an account's available funds once booked: see
+        # may_raise_funds. Counted on insert and remove, so admission asks in O(1).
+        self._credited: dict[str, int] = {}
+        self._funds_unknown = 0  # waiting actions, posts and voids: their effect on funds is not read here
 
     def __len__(self) -> int:
         return len(self._by_hash)
@@ -79,6 +84,33 @@ class Mempool:
         self._by_hash[signed.hash] = signed
         self._per_sender[signed.sender] = self._per_sender.get(signed.sender, 0) + 1
         self._transfer_ids.update(t.id for t in signed.tx.transfers)
+        self._count_funds(signed, 1)
+
+    def may_raise_funds(self, account_id: str) -> bool:
+        """Could a waiting transaction leave `account_id` with more available funds?
+
+        A plain or pending transfer raises only its credit account; an action (e.g. a new
+        overdraft limit), a post, a void or an Ethereum transaction (ledger tokens through the
+        bridge) may raise any account, so while one waits every account answers yes. Debits only
+        lower funds: a refusal the committed state already justifies stays justified whatever
+        waiting debits do."""
+        return self._funds_unknown > 0 or account_id in self._credited
+
+    def _count_funds(self, signed: SignedTransaction, step: int) -> None:
+        tx = signed.tx
+        if (
+            not isinstance(tx, LedgerTransaction)
+            or tx.action is not None
+            or any(t.is_post or t.is_void for t in tx.transfers)
+        ):
+            self._funds_unknown += step  # an Ethereum transaction may move ledger tokens through the bridge
+            return
+        for transfer in tx.transfers:
+            left = self._credited.get(transfer.credit_account_id, 0) + step
+            if left:
+                self._credited[transfer.credit_account_id] = left
+            else:
+                del self._credited[transfer.credit_account_id]
 
     def take(self, max_count: int, max_bytes: int) -> list[SignedTransaction]:
         """The oldest transactions that fit a block (removal waits until the block is stored)."""
@@ -101,6 +133,7 @@ class Mempool:
             else:
                 del self._per_sender[signed.sender]
             self._transfer_ids.difference_update(t.id for t in signed.tx.transfers)
+            self._count_funds(signed, -1)
 
     def transactions(self) -> list[SignedTransaction]:
         return list(self._by_hash.values())

@@ -12,7 +12,7 @@ import asyncio
 import logging
 import operator
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -151,7 +151,9 @@ class Node:
             listener(signed)
         return signed
 
-    def admit_gossiped(self, raw: bytes, decoded: SignedTransaction | None = None) -> bool:
+    def admit_gossiped(
+        self, raw: bytes, decoded: SignedTransaction | None = None, tx_hash: bytes | None = None
+    ) -> bool:
         """A transaction a peer admitted: admit it here too (not gossiped again; peers are a full
         mesh). Refusals are normal (already known, already in a block) and only counted.
 
@@ -161,7 +163,7 @@ class Node:
         signed = decoded
         try:
             if signed is None:
-                signed = self._decode_new(raw)
+                signed = self._decode_new(raw, tx_hash)
             else:
                 self._refuse_known(signed.hash)
             self._admit_decoded(signed, gossiped=True)
@@ -211,11 +213,12 @@ class Node:
         if tx_hash in self.mempool:
             raise TransactionRejected("already_known", f"transaction {tx_hash.hex()} is already in the mempool")
 
-    def _decode_new(self, raw: bytes) -> SignedTransaction:
+    def _decode_new(self, raw: bytes, tx_hash: bytes | None = None) -> SignedTransaction:
         # Known hashes first: under load a peer's gossip often arrives after the block that
         # holds its transactions (the proposal carried them), and decoding and recovering the
         # signer of a transaction only to refuse it was a measured share of a validator's time.
-        tx_hash = keccak(raw)
+        # (Checked again here even when the caller looked: a block may have committed since.)
+        tx_hash = keccak(raw) if tx_hash is None else tx_hash
         self._refuse_known(tx_hash)
         return self.decode_signed(raw, tx_hash)
 
@@ -243,6 +246,10 @@ class Node:
             # (_readmit_waiting), so a flood costs one booking per transaction, not one per block.
             # Likewise a peer's transaction on a validator that does not propose the next block: it
             # executes the proposal anyway, so booking it at admission too was double work.
+            # A client's transaction is still refused here when the committed balance already
+            # shows it cannot book, instead of reaching a block as a failed receipt.
+            if not gossiped and (refusal := self._refusal_for_later_block(sender, tx.transfers)):
+                raise TransactionRejected(*refusal)
             self.mempool.insert(signed)
             return signed
         if refusal := self.balances.refusal(sender, tx.transfers, self._next_block().outcome.overlay.accounts):
@@ -256,6 +263,12 @@ class Node:
         self.mempool.insert(signed)
         event(log, "tx_admitted", logging.DEBUG, tx=signed.hash.hex(), sender=sender, nonce=tx.nonce)
         return signed
+
+    def _refusal_for_later_block(self, sender: str, transfers: tuple) -> tuple[str, str] | None:
+        building = self.building
+        overlay = building.outcome.overlay.accounts if building is not None else {}
+        touched = _AccountsTouched(overlay, self.mempool)
+        return self.balances.refusal(sender, transfers, touched, later_block=True)
 
     def _next_block_full(self) -> bool:
         building = self.building
@@ -426,3 +439,14 @@ class Node:
 
     def stop(self) -> None:
         self.stopping.set()
+
+
+class _AccountsTouched:
+    """Accounts whose committed balance may not be what a later block books against: touched by
+    the block being prepared, or possibly raised by a transaction waiting in the mempool."""
+
+    def __init__(self, overlay: Container[str], mempool: Mempool) -> None:
+        self.overlay, self.mempool = overlay, mempool
+
+    def __contains__(self, account_id: object) -> bool:
+        return account_id in self.overlay or (isinstance(account_id, str) and self.mempool.may_raise_funds(account_id))

@@ -76,6 +76,11 @@ class SignaturePool:
         )
         self._presigned: dict[bytes, str] = {}
 
+    @property
+    def enabled(self) -> bool:
+        """False with no workers: callers need not even gather what to recover."""
+        return self._executor is not None
+
     async def recover(self, raws: list[bytes], background: bool = False) -> None:
         """Recover the senders of `raws` off the event loop and remember them.
 

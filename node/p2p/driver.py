@@ -378,8 +378,9 @@ class ConsensusDriver:
             self.node.personal_data.received(peer, message)  # type: ignore[attr-defined]
         elif isinstance(message, wire.ProposalMessage):
             self.node.metrics.consensus_in.labels("proposal").inc()
-            if message.block.hash not in self.executed:  # a re-sent proposal needs no recovery again
-                await self.node.signatures.recover(self.node.unknown_transactions(message.block))
+            signatures = self.node.signatures
+            if signatures.enabled and message.block.hash not in self.executed:  # re-sent: no recovery again
+                await signatures.recover(self.node.unknown_transactions(message.block))
             self._deliver(message)
         else:
             self.node.metrics.consensus_in.labels(STEP_NAMES[message.vote.kind]).inc()
@@ -402,11 +403,13 @@ class ConsensusDriver:
             self._step(VoteReceived(message.vote))
 
     async def _admit_gossiped(self, raws: tuple[bytes, ...]) -> None:
-        # transactions a block already brought need no signature recovery (admission refuses them)
-        unknown = [raw for raw in raws if not self.node.is_known(keccak(raw))]
-        await self.node.signatures.recover(unknown, background=True)
-        for index, raw in enumerate(raws):
-            self.node.admit_gossiped(raw)
+        hashes = [keccak(raw) for raw in raws]  # once: admission is told each hash
+        if self.node.signatures.enabled:
+            # transactions a block already brought need no signature recovery (admission refuses them)
+            unknown = [raw for raw, tx_hash in zip(raws, hashes, strict=True) if not self.node.is_known(tx_hash)]
+            await self.node.signatures.recover(unknown, background=True)
+        for index, (raw, tx_hash) in enumerate(zip(raws, hashes, strict=True)):
+            self.node.admit_gossiped(raw, tx_hash=tx_hash)
             if index % 256 == 255:
                 await asyncio.sleep(0)  # consensus messages first: let them in between
         if not self.state.round_started:

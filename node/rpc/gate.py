@@ -55,6 +55,11 @@ def _unauthorized(message: str) -> web.Response:
     return rpc_error_response(RpcError(UNAUTHORIZED, message), 401, {"WWW-Authenticate": 'Bearer realm="qenex"'})
 
 
+# What admit works out about a request, kept on it for finish, client and the audit log
+_ORIGIN_KEY = "qenex.gate.origin"
+_FORWARDED_KEY = "qenex.gate.forwarded"
+
+
 class RequestGate:
     def __init__(self, policy: RpcPolicy, home: Path, limiter: Limiter | None, worker_token: str | None) -> None:
         self.policy = policy
@@ -63,12 +68,16 @@ class RequestGate:
         self.worker_token = worker_token  # None: this process accepts no forwarded requests
 
     def forwarded_by_worker(self, request: web.Request) -> bool:
-        token = request.headers.get(WORKER_TOKEN_HEADER)
-        return (
-            self.worker_token is not None
-            and token is not None
-            and hmac.compare_digest(token.encode(), self.worker_token.encode())
-        )
+        """Does the request carry this start's worker secret? Worked out once per request."""
+        known = request.get(_FORWARDED_KEY)
+        if known is None:
+            token = request.headers.get(WORKER_TOKEN_HEADER)
+            known = request[_FORWARDED_KEY] = (
+                self.worker_token is not None
+                and token is not None
+                and hmac.compare_digest(token.encode(), self.worker_token.encode())
+            )
+        return known
 
     def client(self, request: web.Request) -> str:
         """The caller's address: the one a worker vouches for, else the socket's peer."""
@@ -93,7 +102,7 @@ class RequestGate:
 
     def admit(self, request: web.Request) -> web.Response | None:
         """None when the request may go on (its caller left under PRINCIPAL_KEY), else the answer."""
-        allowed_origin = self.cors_origin(request)
+        allowed_origin = request[_ORIGIN_KEY] = self.cors_origin(request)
         if request.method == "OPTIONS" and request.headers.get("Access-Control-Request-Method"):
             if allowed_origin is None:
                 return web.Response(status=403, text="origin not allowed (rpc.cors_origins)")
@@ -124,7 +133,7 @@ class RequestGate:
         return None
 
     def finish(self, request: web.Request, response: web.StreamResponse) -> web.StreamResponse:
-        allowed_origin = self.cors_origin(request)
+        allowed_origin = request[_ORIGIN_KEY] if _ORIGIN_KEY in request else self.cors_origin(request)
         if allowed_origin is not None and not response.prepared:
             response.headers["Access-Control-Allow-Origin"] = allowed_origin
             response.headers["Vary"] = "Origin"

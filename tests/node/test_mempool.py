@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 
 from genesis.builder import dev_key
-from ledger.transfer import Transfer
-from ledger.tx import LedgerTransaction, decode_transaction
+from ledger.transfer import Transfer, TransferFlags
+from ledger.tx import Action, LedgerTransaction, decode_transaction
 from node.execution import SignedTransaction, TransactionRejected
 from node.mempool import Mempool
 
@@ -53,3 +53,32 @@ def test_bounds():
     assert rule(lambda: pool.add(tx(1, 2), 0)) == "sender_limit"
     pool.add(tx(0, 3, key_index=1), 0)
     assert rule(lambda: pool.add(tx(0, 4, key_index=2), 0)) == "mempool_full"
+
+
+def test_accounts_waiting_transfers_credit_may_gain_funds_until_they_leave():
+    pool = Mempool()
+    first, second = tx(0, 1), tx(1, 2)
+    pool.add(first, 0)
+    pool.add(second, 0)
+    assert pool.may_raise_funds("GL:B:Y")  # credited twice
+    assert not pool.may_raise_funds("GL:A:X")  # only debited: waiting debits never add funds
+    pool.remove([first])
+    assert pool.may_raise_funds("GL:B:Y")
+    pool.remove([second])
+    assert not pool.may_raise_funds("GL:B:Y")
+
+
+def test_a_waiting_action_or_void_makes_every_account_uncertain():
+    pool = Mempool()
+    raw = LedgerTransaction(1337, 0, (), action=Action(1, b"\xc0")).sign(dev_key(0).private_key).encode()
+    decoded = decode_transaction(raw)
+    action = SignedTransaction(decoded, raw, decoded.hash, decoded.sender())
+    pool.add(action, 0)
+    assert pool.may_raise_funds("GL:A:X")
+    pool.remove([action])
+    assert not pool.may_raise_funds("GL:A:X")
+    void = Transfer(7, "GL:A:X", "GL:B:Y", 0, "EUR", flags=TransferFlags.VOID_PENDING, pending_id=3)
+    raw = LedgerTransaction(1337, 0, (void,)).sign(dev_key(0).private_key).encode()
+    decoded = decode_transaction(raw)
+    pool.add(SignedTransaction(decoded, raw, decoded.hash, decoded.sender()), 0)
+    assert pool.may_raise_funds("GL:A:X")
