@@ -35,6 +35,24 @@ def as_iban(identifier: str) -> str | None:
         return None
 
 
+def servicing_bic(identifier: str) -> str | None:
+    """The BIC of the bank that keeps the account, when `identifier` is an IBAN whose bank code
+    schwifty's bank registry knows (11 characters, branch XXX if the registry gives 8), else None.
+
+    A statement's sender is that bank: deriving it beats a placeholder BIC in a bank's files."""
+    iban = as_iban(identifier)
+    if iban is None:
+        return None
+    try:
+        bic = IBAN(iban).bic
+    except (SchwiftyException, ValueError):
+        return None
+    if bic is None:
+        return None
+    text = str(bic)
+    return text if len(text) == 11 else text + "XXX"
+
+
 def is_ledger_account_id(value: str) -> bool:
     """What the ledger transaction codec accepts as an account id; checked early to name the map entry."""
     return bool(LEDGER_ACCOUNT_ID.fullmatch(value)) and len(value.encode()) <= MAX_ACCOUNT_ID_BYTES

@@ -105,7 +105,14 @@ def cmd_statement(args: argparse.Namespace) -> int:
     """An account's statement over a block range, built from the node's journal, on stdout."""
     from gateways.problems import MessageError
     from gateways.rpc import KeepAliveRpcClient
-    from gateways.statements import StatementError, blocks_for_dates, fetch_statement, to_camt053, to_mt
+    from gateways.statements import (
+        StatementError,
+        blocks_for_dates,
+        fetch_statement,
+        statement_bics,
+        to_camt053,
+        to_mt,
+    )
 
     try:
         client = KeepAliveRpcClient(args.rpc)
@@ -123,7 +130,8 @@ def cmd_statement(args: argparse.Namespace) -> int:
         if args.format in ("camt053", "camt.053"):
             output = to_camt053(statement)
         else:
-            output = to_mt(statement, args.format[2:], args.bic, args.receiver_bic, args.sequence)
+            sender, receiver = statement_bics(args.account, args.bic, args.receiver_bic)
+            output = to_mt(statement, args.format[2:], sender, receiver, args.sequence)
     except StatementError as error:
         return _fail(str(error))
     except MessageError as error:
@@ -214,8 +222,8 @@ def add_commands(gateway: argparse._SubParsersAction) -> None:
     p.add_argument("--to", dest="to_date", metavar="DATE", help="last day of the period (default: today)")
     p.add_argument("--from-block", type=int, default=0, help="first block of the period (default 0, genesis)")
     p.add_argument("--to-block", type=int, default=None, help="last block of the period (default: the head)")
-    p.add_argument("--bic", default="QNXLXXXXXXX", help="BIC of the statement's sender (MT block 1)")
-    p.add_argument("--receiver-bic", default="QNXLXXXXXXX", help="BIC of the statement's receiver (MT block 2)")
+    p.add_argument("--bic", help="BIC of the statement's sender, MT block 1 (default: the bank of the account's IBAN)")
+    p.add_argument("--receiver-bic", help="BIC of the statement's receiver, MT block 2 (default: the sender's)")
     p.add_argument("--sequence", type=int, default=1, help="statement number for :28C: (default 1)")
     p.set_defaults(func=cmd_statement)
 

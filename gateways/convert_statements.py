@@ -2,7 +2,7 @@
 
 | MT940                          | camt.053.001.08                                            |
 |--------------------------------|------------------------------------------------------------|
-| sender / receiver (blocks 1-2) | AppHdr Fr / To BIC                                         |
+| sender / receiver (blocks 1-2) | AppHdr Fr / To BIC, else Acct/Svcr BICFI, else the IBAN's bank (sender) |
 | :20:                           | Stmt/Id (16x, cut with '+')                                |
 | :25:                           | Acct/Id/IBAN or Othr/Id                                    |
 | :28C: n/p                      | LglSeqNb (else ElctrncSeqNb) / StmtPgntn/PgNb              |
@@ -12,8 +12,8 @@
 | :61: //bank reference          | Ntry/AcctSvcrRef (MX->MT: not carried, as the CBPR+ samples do) |
 | :86:                           | Ntry/AddtlNtryInf                                          |
 
-Both directions validate their output before returning it; a statement that would be invalid is
-refused with the problems.
+The receiver defaults to the sender. Both directions validate their output before returning it;
+a statement that would be invalid is refused with the problems.
 """
 
 from __future__ import annotations
@@ -21,14 +21,13 @@ from __future__ import annotations
 from decimal import Decimal
 
 from gateways import messages, swift
-from gateways.accounts import as_iban
+from gateways.accounts import as_iban, servicing_bic
 from gateways.convert import NOT_PROVIDED, _cut, _logical_terminal, _mt_amount, _x
 from gateways.iso20022 import parse_bytes
 from gateways.iso20022.generators import CAMT053_NS, _Builder, _serialise
 from gateways.problems import MessageError, Problem
 from gateways.swift.fin import FinMessage
 
-DEFAULT_BIC = "QNXLXXXXXXX"
 _BALANCE_TAGS = {"OPBD": "60F", "CLBD": "62F", "CLAV": "64", "FWAV": "65"}
 
 
@@ -80,7 +79,15 @@ def camt053_to_mt940(data: bytes) -> bytes:
     for code in ("CLAV", "FWAV"):
         if code in balances:
             fields.append((_BALANCE_TAGS[code], _mt_balance(balances[code])))
-    sender, receiver = header.get("from_bic") or DEFAULT_BIC, header.get("to_bic") or DEFAULT_BIC
+    servicer = statement.get("account_servicer") or {}
+    sender = header.get("from_bic") or servicer.get("bic") or servicing_bic(str(account.get("iban") or ""))
+    if sender is None:
+        problem = (
+            "MT940 block 1 needs the sender's BIC: no AppHdr From BICFI, no Acct/Svcr BICFI and no IBAN "
+            "whose bank's BIC is known"
+        )
+        raise MessageError([Problem("AppHdr/Fr", "convert", problem)])
+    receiver = header.get("to_bic") or sender
     message = FinMessage(
         basic=f"F01{_logical_terminal(sender)}0000000000",
         application=f"I940{_logical_terminal(receiver)}N",
@@ -139,6 +146,9 @@ def mt940_to_camt053(data: bytes, created: str | None = None) -> bytes:
     else:
         b.add(b.add(acct_id, "Othr"), "Id", account[:34])
     b.add(acct_id.getparent(), "Ccy", currency)
+    if view.get("sender"):  # the MT940's sender keeps the account: Acct/Svcr carries it back to block 1
+        servicer = b.add(b.add(acct_id.getparent(), "Svcr"), "FinInstnId")
+        b.add(servicer, "BICFI", str(view["sender"]))
     _camt_balance(b, stmt, "OPBD", opening)
     _camt_balance(b, stmt, "CLBD", closing)
     if isinstance(view.get("available_balance"), dict):

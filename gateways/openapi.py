@@ -129,6 +129,20 @@ def document(max_body_bytes: int) -> dict[str, Any]:
                         },
                         {"name": "fromBlock", "in": "query", "required": False, "schema": {"type": "integer"}},
                         {"name": "toBlock", "in": "query", "required": False, "schema": {"type": "integer"}},
+                        {
+                            "name": "bic",
+                            "in": "query",
+                            "required": False,
+                            "description": "MT sender BIC; default: the bank of the account's IBAN",
+                            "schema": {"type": "string"},
+                        },
+                        {
+                            "name": "receiverBic",
+                            "in": "query",
+                            "required": False,
+                            "description": "MT receiver BIC; default: the sender's",
+                            "schema": {"type": "string"},
+                        },
                     ],
                     "responses": {
                         "200": {

@@ -28,7 +28,7 @@ from gateways.iso20022.status import DEFAULT_PACS002_VERSION
 from gateways.pii_delivery import Sealer
 from gateways.problems import MessageError
 from gateways.rpc import KeepAliveRpcClient
-from gateways.statements import FORMATS, StatementError, fetch_statement, to_camt053, to_mt
+from gateways.statements import FORMATS, StatementError, fetch_statement, statement_bics, to_camt053, to_mt
 from gateways.submit import GatewayError, PersonalDataNotSealed, Submitter, status_report
 from ledger.hashing import keccak
 
@@ -153,7 +153,11 @@ class GatewayService:
             statement = await asyncio.to_thread(
                 fetch_statement, client, request.match_info["account"], from_block, to_block
             )
-            body = to_camt053(statement) if kind == "camt053" else to_mt(statement, kind[2:])
+            if kind == "camt053":
+                body = to_camt053(statement)
+            else:
+                sender, receiver = statement_bics(statement.account_id, query.get("bic"), query.get("receiverBic"))
+                body = to_mt(statement, kind[2:], sender, receiver)
         except StatementError as error:
             status = 404 if "does not exist" in str(error) else 400
             return _error(status, str(error))

@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
+from gateways.accounts import servicing_bic
 from gateways.iso20022.generators import camt053_statement
 from gateways.swift.fin import FinMessage, generate
 from ledger.currency import format_amount
@@ -302,14 +303,29 @@ def _balance(minor: int, timestamp: int, currency: str, exponent: int) -> str:
     return f"{mark}{_date(timestamp):%y%m%d}{currency}{_swift_amount(minor, exponent)}"
 
 
+def statement_bics(account_id: str, bic: str | None, receiver_bic: str | None) -> tuple[str, str]:
+    """(sender, receiver) BICs of an MT statement: as given, else the bank of the account's IBAN
+    sends it to itself. StatementError when neither is known: a placeholder would be worse."""
+    sender = bic or servicing_bic(account_id)
+    if sender is None:
+        raise StatementError(
+            f"pass the sender's BIC (--bic, or bic= on the REST service): {account_id} is not an IBAN "
+            "whose bank's BIC is known, and an MT statement names the bank that sends it"
+        )
+    return sender, receiver_bic or sender
+
+
 def to_mt(
     statement: LedgerStatement,
-    kind: str = "940",
-    sender_bic: str = "QNXLXXXXXXX",
-    receiver_bic: str = "QNXLXXXXXXX",
+    kind: str,
+    sender_bic: str,
+    receiver_bic: str,
     sequence: int = 1,
 ) -> bytes:
-    """MT940 (customer statement, with :86: references) or MT950 (statement message) of the statement."""
+    """MT940 (customer statement, with :86: references) or MT950 (statement message) of the statement.
+
+    The BICs have no default: a statement names the bank that sends it (gateways.accounts.
+    servicing_bic derives it from an IBAN) and the party it goes to."""
     if kind not in ("940", "950"):
         raise StatementError(f"MT{kind} is not a statement type (940 or 950)")
     for name, bic in (("sender", sender_bic), ("receiver", receiver_bic)):

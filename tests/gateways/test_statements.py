@@ -14,10 +14,11 @@ from eth_account import Account
 from support.gateway_samples import pain008
 from support.nodes import NodeProcess, run_cli
 
+from gateways.accounts import servicing_bic
 from gateways.convert import convert
 from gateways.iso20022 import parse_bytes, validate_bytes
 from gateways.messages import parse, validate
-from gateways.statements import StatementError, blocks_for_dates, fetch_statement
+from gateways.statements import StatementError, blocks_for_dates, fetch_statement, statement_bics
 
 SHARED = Path(__file__).resolve().parents[3] / "shared"
 SAMPLES = SHARED / "samples"
@@ -169,3 +170,16 @@ def test_statement_refuses_what_it_cannot_state(running_node) -> None:
     assert genesis.opening == 0 and genesis.closing == _balance(node, account) == sum(e.amount for e in genesis.entries)
     done = run_cli("gateway", "statement", "--rpc", node.url, "--account", "NOPE:1", "--format", "mt940")
     assert done.returncode == 1 and "does not exist" in done.stderr
+
+
+def test_an_mt_statement_is_sent_by_the_accounts_bank_unless_told_otherwise(running_node) -> None:
+    node, listing = running_node
+    account = listing[1]["accounts"][0]["id"]  # a DE IBAN of bank code 37040044
+    assert servicing_bic(account) == "COBADEFFXXX"
+    mt = run_cli("gateway", "statement", "--rpc", node.url, "--account", account, "--format", "mt940")
+    assert mt.returncode == 0, mt.stderr
+    view = parse(mt.stdout.encode())
+    assert (view["sender"], view["receiver"]) == ("COBADEFFXXX", "COBADEFFXXX")
+    assert statement_bics(account, None, "DEUTDEFFXXX") == ("COBADEFFXXX", "DEUTDEFFXXX")
+    with pytest.raises(StatementError, match="pass the sender's BIC"):
+        statement_bics("GL:NOSTRO:EUR", None, None)  # no IBAN: no bank to derive
