@@ -420,8 +420,9 @@ class ClusterProcesses:
 
     def wait_for_peers(self, timeout: float = NODE_START_TIMEOUT_S) -> None:
         """Until every validator is connected to all the others (net_peerCount): a transaction
-        gossiped before then does not reach the missing peer, which then parks that sender's later
-        transactions until a block brings the earlier ones, a start-up effect, not throughput."""
+        gossiped before then reaches the missing peer only when it connects (with the mempool),
+        and meanwhile that peer parks the sender's later transactions: a start-up effect, not
+        throughput."""
         deadline = time.monotonic() + timeout
         want = len(self.nodes) - 1
         body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "net_peerCount", "params": []}).encode()

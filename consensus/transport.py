@@ -181,6 +181,9 @@ class PeerNetwork:
         self._server_context = _context(True, own, trusted)
         self._client_context = _context(False, own, trusted)
         self.on_message = on_message
+        # Told each time a link to a peer is up (dialled or accepted, first time or again): what
+        # the peer missed while it was away, the node may send it now.
+        self.on_connected: Callable[[str], None] | None = None
         self.writers: dict[str, asyncio.StreamWriter] = {}
         self.refused = 0
         self._server: asyncio.base_events.Server | None = None
@@ -293,6 +296,8 @@ class PeerNetwork:
 
     async def _serve(self, peer: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.writers[peer] = writer
+        if self.on_connected is not None:
+            self.on_connected(peer)
         try:
             while True:
                 payload = await read_frame(reader)

@@ -23,6 +23,7 @@ import asyncio
 import dataclasses
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -51,6 +52,7 @@ from node.execution import InvalidBlockError, TransactionRejected
 from node.log import event
 from node.p2p import persist, wire
 from node.p2p.faults import crash_point
+from node.p2p.network import take_gossip_batch
 
 if TYPE_CHECKING:
     from node.p2p.network import NodeNetwork
@@ -107,6 +109,8 @@ class ConsensusDriver:
         self._prepares: tuple[tuple[int, int], bool] = ((-1, -1), True)
         self.state = self._initial_state()
         node.prepares_next_block = self.prepares_next_block
+        if network is not None:
+            network.on_peer_connected = self.peer_connected
 
     # --- start ---------------------------------------------------------------------------------
 
@@ -401,6 +405,17 @@ class ConsensusDriver:
             self._step(ProposalReceived(message.proposal, message.block))
         else:
             self._step(VoteReceived(message.vote))
+
+    def peer_connected(self, peer: str) -> None:
+        """A peer that connects (late, or again after a restart or a network split) never saw what
+        we gossiped while it was away, and would have those transactions only once a block brought
+        them; meanwhile it parks the senders' later ones. So it gets our mempool now, in gossip
+        frames behind any consensus message; those it knows cost it one hash lookup each."""
+        if self.network is None:
+            return
+        waiting = deque(signed.raw for signed in self.node.mempool.transactions())
+        while waiting:
+            self.network.send(peer, wire.encode(wire.TxsMessage(take_gossip_batch(waiting))))
 
     async def _admit_gossiped(self, raws: tuple[bytes, ...]) -> None:
         hashes = [keccak(raw) for raw in raws]  # once: admission is told each hash

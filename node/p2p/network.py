@@ -128,12 +128,17 @@ class Outbox:
                     await transport.broadcast(wire.encode(wire.TxsMessage(self._gossip_batch())))
 
     def _gossip_batch(self) -> tuple[bytes, ...]:
-        batch, size = [], 0
-        while self.transactions and len(batch) < wire.MAX_GOSSIP_TRANSACTIONS and size < GOSSIP_BATCH_BYTES:
-            raw = self.transactions.popleft()
-            batch.append(raw)
-            size += len(raw)
-        return tuple(batch)
+        return take_gossip_batch(self.transactions)
+
+
+def take_gossip_batch(transactions: deque[bytes]) -> tuple[bytes, ...]:
+    """Transactions from the front of `transactions` for one gossip frame, within its bounds."""
+    batch, size = [], 0
+    while transactions and len(batch) < wire.MAX_GOSSIP_TRANSACTIONS and size < GOSSIP_BATCH_BYTES:
+        raw = transactions.popleft()
+        batch.append(raw)
+        size += len(raw)
+    return tuple(batch)
 
 
 class GossipInbox:
@@ -213,12 +218,14 @@ class NodeNetwork:
         self._sender: asyncio.Task | None = None
         self.inbox = GossipInbox()
         self._admitter: asyncio.Task | None = None
+        self.on_peer_connected: Callable[[str], None] | None = None  # set by the consensus driver
 
     async def start(self, handler: Handler) -> None:
         self._handler = handler
         bindings = {a: IdentityBinding(a, certificate_fingerprint(pem), sig) for a, (pem, sig) in self.others.items()}
         certificates = {a: pem for a, (pem, _) in self.others.items()}
         self.transport = PeerNetwork(self.genesis.chain_id, self.own, bindings, certificates, self._on_frame)
+        self.transport.on_connected = self._peer_connected
         self.listen_port = await self.transport.listen(self.config.host, self.config.port)
         self._dialled: set[str] = set()
         self._dial_registered()
@@ -279,6 +286,11 @@ class NodeNetwork:
 
     def gossip_transaction(self, raw: bytes) -> None:
         self.outbox.put_transaction(raw)
+
+    def _peer_connected(self, peer: str) -> None:
+        event(log, "peer_connected", logging.DEBUG, peer=peer)
+        if self.on_peer_connected is not None:
+            self.on_peer_connected(peer)
 
     # --- inbound -------------------------------------------------------------------------------
 

@@ -174,3 +174,27 @@ def test_a_node_whose_tls_key_is_encrypted_on_disk_connects():
         await b.close()
 
     asyncio.run(scenario())
+
+
+def test_each_side_is_told_when_a_link_to_a_peer_comes_up_again():
+    async def scenario() -> None:
+        _, made = nodes(2)
+        a, b = network(0, made, [1], []), network(1, made, [0], [])
+        told_a: list[str] = []
+        told_b: list[str] = []
+        a.on_connected, b.on_connected = told_a.append, told_b.append
+        port_b = await b.listen()
+        a.connect(made[1][0].address, "127.0.0.1", port_b)
+        await wait_for(lambda: told_a and told_b)
+        assert (told_a, told_b) == ([made[1][0].address], [made[0][0].address])
+        await b.close()
+        b2 = network(1, made, [0], [])
+        told_b2: list[str] = []
+        b2.on_connected = told_b2.append
+        await b2.listen(port=port_b)
+        await wait_for(lambda: len(told_a) == 2 and told_b2)  # the redial is a new link: told again
+        assert told_a == [made[1][0].address] * 2
+        await a.close()
+        await b2.close()
+
+    asyncio.run(scenario())
