@@ -239,14 +239,3 @@ def run_cli(args: argparse.Namespace) -> int:
         return 1
     print(json.dumps(result) if args.json else format_result(result))
     return 0
-
-
-def register(bench: argparse._SubParsersAction) -> None:
-    """Add `qenex bench evm`."""
-    p = bench.add_parser("evm", help="ERC-20 and value transfers/s through our node vs Anvil in the same run")
-    p.add_argument("--transfers", type=int, default=2000, help="transactions per workload (default 2000)")
-    p.add_argument("--senders", type=int, default=8, help="number of signing keys (default 8)")
-    p.add_argument("--batch", type=int, default=100, help="transactions per JSON-RPC batch request (default 100)")
-    p.add_argument("--block-interval-ms", type=int, default=200, help="block interval of our bench chain")
-    p.add_argument("--json", action="store_true", help="print the result as JSON")
-    p.set_defaults(func=run_cli)

@@ -598,7 +598,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tick-ms", type=int, default=50, help="open loop: release a batch every this many ms (default 50)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=cmd_bench_ledger)
-    from bench.evm_bench import register as register_evm_bench
+    from bench.evm_cli import register as register_evm_bench
 
     register_evm_bench(bench)
     from bench.gateway_cli import add_command as add_gateway_bench

@@ -125,6 +125,13 @@ def assign_ports(nodes: list[dict], rpc_ports: list[int], p2p_ports: list[int]) 
 
 
 def start_node(home: Path, log_level: str, env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
+    """Start one node and wait until it serves JSON-RPC; return its process and RPC URL."""
+    process = spawn_node(home, log_level, env)
+    return process, await_rpc_url(process, home)
+
+
+def spawn_node(home: Path, log_level: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """Start `qenex node run` for `home` without waiting for it (see await_rpc_url)."""
     log = open(home / "node.log", "a")  # noqa: SIM115 - handed to the child for its lifetime
     process = subprocess.Popen(
         [sys.executable, "-m", "node.cli", "node", "run", "--home", str(home), "--log-level", log_level],
@@ -135,12 +142,17 @@ def start_node(home: Path, log_level: str, env: dict[str, str] | None = None) ->
         start_new_session=True,  # Ctrl-C reaches the supervisor, which stops the nodes in order
     )
     log.close()
+    return process
+
+
+def await_rpc_url(process: subprocess.Popen, home: Path) -> str:
+    """The RPC URL a spawned node prints once it serves; the node is killed if it never does."""
     deadline = time.monotonic() + START_TIMEOUT_S
     assert process.stdout is not None
     while time.monotonic() < deadline:
         line = process.stdout.readline()
         if line.startswith("JSON-RPC: "):
-            return process, line.split(" ", 1)[1].strip()
+            return line.split(" ", 1)[1].strip()
         if not line and process.poll() is not None:
             break
     process.kill()
@@ -150,18 +162,30 @@ def start_node(home: Path, log_level: str, env: dict[str, str] | None = None) ->
 def start_cluster(
     home: Path, nodes: list[dict], log_level: str, on_started: Callable[[ClusterNode, int], None] | None = None
 ) -> list[ClusterNode]:
-    """Start every node and wait for each to serve; `on_started(node, count)` reports progress."""
+    """Start every node and wait for each to serve; `on_started(node, count)` reports progress.
+
+    All processes are spawned before any is waited for: a node's start-up is mostly importing and
+    opening its store, so on a machine with several cores they overlap, and peers that are not up
+    yet are redialled with backoff anyway."""
+    spawned: list[tuple[dict, subprocess.Popen]] = []
     started: list[ClusterNode] = []
     try:
         for node in nodes:
+            spawned.append((node, spawn_node(Path(node["home"]), log_level)))
+        for node, process in spawned:
             node_home = Path(node["home"])
             config = json.loads((node_home / NODE_CONFIG_FILE).read_text())
-            process, url = start_node(node_home, log_level)
+            url = await_rpc_url(process, node_home)
             p2p = f"{config['p2p']['host']}:{config['p2p']['port']}"
             started.append(ClusterNode(config["name"], config["role"], node_home, process, url, p2p))
             if on_started is not None:
                 on_started(started[-1], len(started))
     except BaseException:
+        waiting = [process for _, process in spawned[len(started) :]]
+        for process in waiting:
+            if process.poll() is None:
+                process.kill()
+            process.wait()
         stop_cluster(started)
         raise
     write_devnet_file(home, started)

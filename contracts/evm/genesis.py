@@ -17,14 +17,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from eth.constants import BLANK_ROOT_HASH
-from eth.db.atomic import AtomicDB
-from eth.vm.forks.prague import PragueState
 from eth_utils import to_checksum_address
 
 from contracts.bridge.addresses import BRIDGE_ADDRESS, PLACEHOLDER_CODE, token_address
-from contracts.evm.db import LevelDBView
+
+if TYPE_CHECKING:
+    from contracts.evm.db import LevelDBView
 
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 _HEX = re.compile(r"^0x([0-9a-fA-F]{2})*$")
@@ -129,6 +129,12 @@ def genesis_state_root(view: LevelDBView, evm: EvmGenesis, context: object, curr
 
     The ledger bridge and each currency's token address get a one-byte placeholder code, so
     wallets see contracts there and their storage (allowances) is never swept as empty."""
+    # py-evm is imported here, not with the module: parsing a genesis file (every `qenex`
+    # command that reads one) must not pay for loading the whole EVM (about a second).
+    from eth.constants import BLANK_ROOT_HASH
+    from eth.db.atomic import AtomicDB
+    from eth.vm.forks.prague import PragueState
+
     state = PragueState(AtomicDB(view), context, BLANK_ROOT_HASH)
     for address in [BRIDGE_ADDRESS, *(token_address(code) for code in currencies)]:
         state.set_code(address, PLACEHOLDER_CODE)

@@ -56,14 +56,18 @@ def secured(tmp_path_factory):
 def test_workers_serve_tls_and_refuse_anonymous_callers(secured):
     node, context, api_key, _ = secured
     assert node.url.startswith("https://")
-    for _ in range(8):
-        status, _, reply = _post(node.url, context, {})
+    served_by: set[str | None] = set()
+    for attempt in range(200):  # which process accepts is the kernel's choice: ask until a worker did
+        source = f"127.0.1.{attempt % 250 + 1}"  # each source its own full bucket: no rate limit here
+        status, _, reply = _post(node.url, context, {}, source=source)
         assert status == 401 and reply["error"]["code"] == UNAUTHORIZED, (status, reply)
-    served_by = set()
-    for _ in range(8):
-        status, headers, reply = _post(node.url, context, api_key)
+        status, headers, reply = _post(node.url, context, api_key, source=source)
         assert status == 200 and reply["result"] == "0x539"
         served_by.add(headers.get("X-Qenex-Rpc-Worker"))
+        if attempt >= 7 and served_by - {None}:
+            break
+        if attempt % 8 == 7:
+            time.sleep(0.05)  # let another process reach accept() on a busy machine
     assert served_by - {None}, "no worker answered: the checks above did not reach a worker"
 
 
