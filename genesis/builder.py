@@ -19,6 +19,14 @@ import coincurve
 from schwifty import IBAN
 
 from contracts.evm.genesis import alloc_json
+from genesis.files import (
+    COMPLIANCE_KEY_FILE,
+    DEV_ACCOUNTS_FILE,
+    GENESIS_FILE,
+    NODE_CONFIG_FILE,
+    P2P_KEY_FILE,
+    VALIDATOR_KEY_FILE,
+)
 from genesis.schema import parse_genesis
 from ledger.hashing import keccak
 from ledger.tx import address_of_key
@@ -28,9 +36,6 @@ DEV_BANK_CODE = "37040044"
 DEV_CURRENCIES = (("EUR", 2), ("USD", 2), ("GBP", 2))
 DEV_BALANCE_MAJOR = 1_000_000
 DEV_NATIVE_WEI = 1_000_000 * 10**18  # each dev key's native coin (18 decimals), for gas and value
-GENESIS_FILE = "genesis.json"
-VALIDATOR_KEY_FILE = "validator.key"
-DEV_ACCOUNTS_FILE = "dev-accounts.json"
 
 
 @dataclass(frozen=True)
@@ -151,7 +156,6 @@ def init_dev_home(
     return listing
 
 
-COMPLIANCE_KEY_FILE = "compliance.key"
 SCREENING_MODEL_DIR = "screening-model"
 
 
@@ -197,9 +201,7 @@ def enable_screening(
     return digest
 
 
-P2P_KEY_FILE = "p2p-key.pem"
 NETWORK_MAX_TRANSACTIONS = 2000
-NODE_CONFIG_FILE = "node.json"
 
 
 def p2p_fields(node_key: bytes, chain_id: int) -> tuple[dict, bytes]:

@@ -12,7 +12,7 @@ import stat
 from collections.abc import Iterable
 from pathlib import Path
 
-from genesis.builder import COMPLIANCE_KEY_FILE, P2P_KEY_FILE, VALIDATOR_KEY_FILE
+from genesis.files import COMPLIANCE_KEY_FILE, P2P_KEY_FILE, VALIDATOR_KEY_FILE
 
 PRIVATE_MODE = 0o600
 # Files in HOME that hold secrets when present (relative names; the RPC policy adds its own).
