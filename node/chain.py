@@ -22,7 +22,7 @@ import rlp
 
 from consensus.commit import InvalidCommitError, ValidatorPower, ValidatorSet, sign_commit, verify_commit
 from contracts.bridge.layers import BridgeCurrency
-from contracts.evm.db import LevelDBView
+from contracts.evm.db import LevelDBView, release_trie_cache
 from contracts.evm.executor import EvmBlock, EvmParams, execution_context
 from contracts.evm.genesis import genesis_state_root
 from genesis.schema import Genesis, canonical_json
@@ -135,6 +135,7 @@ class Chain:
     def close(self) -> None:
         if not self.db.closed:
             self.db.close()
+        release_trie_cache()
 
     # --- reads -------------------------------------------------------------------------------
 

@@ -10,9 +10,12 @@ every past block stays readable by its root (eth_call and eth_getBalance at a bl
 
 from __future__ import annotations
 
+import atexit
+
 import plyvel
 from eth.db.atomic import AtomicDB
 from eth.db.backends.base import BaseDB
+from trie import HexaryTrie
 
 EVM_PREFIX = b"E"
 _DELETED = None
@@ -61,3 +64,17 @@ def atomic_view(db: plyvel.DB) -> tuple[AtomicDB, LevelDBView]:
     """The AtomicDatabaseAPI py-evm's AccountDB wants, and the view under it."""
     view = LevelDBView(db)
     return AtomicDB(view), view
+
+
+def release_trie_cache() -> None:
+    """Let go of the tries py-trie memoises, and through them of our LevelDB handle.
+
+    HexaryTrie keeps a class-wide lru_cache keyed by trie instance (for pruning), so the last
+    tries of a state commit, their databases and finally the plyvel DB stay referenced after
+    `Chain.close`. Left alone, plyvel deallocates that DB while the interpreter is tearing its
+    modules down, which prints "Error in sys.excepthook" at the exit of every process that wrote
+    EVM state. Called on close and at exit, while the interpreter is whole."""
+    HexaryTrie._cached_create_node_to_db_mapping.cache_clear()
+
+
+atexit.register(release_trie_cache)
