@@ -11,6 +11,16 @@ checks equality with pyrlp.
 from __future__ import annotations
 
 _STRING_PREFIX = [bytes((0x80 + n,)) for n in range(56)]
+
+
+class Encoded(bytes):
+    """An item that is already RLP: `encode` emits it as it is.
+
+    A proposed block sits in the consensus state file up to three times (signed proposal,
+    locked value, valid value) and that file is rewritten at every step: its encoding is made
+    once (node.p2p.wire.encoded_block) and spliced in."""
+
+
 _LIST_PREFIX = [bytes((0xC0 + n,)) for n in range(56)]
 
 
@@ -44,6 +54,8 @@ def encode(item: bytes | list | tuple) -> bytes:
         payload = b"".join(parts)
         size = len(payload)
         return (_LIST_PREFIX[size] if size < 56 else _length_prefix(size, 0xC0)) + payload
+    if kind is Encoded:
+        return item  # type: ignore[return-value]
     if isinstance(item, bytes | bytearray):
         size = len(item)
         if size == 1 and item[0] < 0x80:

@@ -28,8 +28,8 @@ class ConsensusStateError(RuntimeError):
     """The consensus state file is damaged: the node must not guess what it signed."""
 
 
-def _block_item(block: object) -> bytes | list:
-    return wire.block_fields(block) if isinstance(block, Block) else b""
+def _block_item(block: object) -> bytes:
+    return wire.encoded_block(block) if isinstance(block, Block) else b""
 
 
 def encode_state(s: sm.State) -> bytes:

@@ -93,12 +93,32 @@ def block_fields(block: Block) -> list:
     return [block.header.fields(), list(block.transactions), list(block.commit)]
 
 
+_ENCODED_BLOCKS: dict[int, tuple[Block, rlp_encode.Encoded]] = {}
+ENCODED_BLOCKS_KEPT = 8
+
+
+def encoded_block(block: Block) -> rlp_encode.Encoded:
+    """`block_fields(block)` as RLP, made once per block object for the few blocks in play.
+
+    The consensus state file holds the proposal of the current height up to three times and is
+    rewritten at every step (2,000 transfers: 6.7 ms of encoding per write before). Blocks are
+    immutable; an entry keeps its block alive, so the id it is found by cannot be reused."""
+    entry = _ENCODED_BLOCKS.get(id(block))
+    if entry is not None and entry[0] is block:
+        return entry[1]
+    encoded = rlp_encode.Encoded(rlp_encode.encode(block_fields(block)))
+    if len(_ENCODED_BLOCKS) >= ENCODED_BLOCKS_KEPT:
+        del _ENCODED_BLOCKS[next(iter(_ENCODED_BLOCKS))]  # the oldest: dicts keep insertion order
+    _ENCODED_BLOCKS[id(block)] = (block, encoded)
+    return encoded
+
+
 def encode(message: Message) -> bytes:
     if isinstance(message, ProposalMessage):
         p = message.proposal
         fields = [int_to_bytes(p.chain_id), int_to_bytes(p.height), int_to_bytes(p.round), p.block_id,
                   int_to_bytes(p.valid_round + 1), address_bytes(p.proposer), p.signature,
-                  block_fields(message.block)]  # fmt: skip
+                  encoded_block(message.block)]  # fmt: skip
         return bytes([PROPOSAL]) + rlp_encode.encode(fields)
     if isinstance(message, VoteMessage):
         v = message.vote

@@ -68,3 +68,13 @@ def test_bytearray_is_encoded_like_bytes():
 def test_refuses_other_types(item):
     with pytest.raises(TypeError):
         rlp_encode.encode(item)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(NESTED, max_size=5), st.data())
+def test_an_already_encoded_item_is_spliced_in_as_it_is(items, data):
+    spliced = [
+        rlp_encode.Encoded(rlp_encode.encode(item)) if data.draw(st.booleans(), label=f"pre-encode {i}") else item
+        for i, item in enumerate(items)
+    ]
+    assert rlp_encode.encode(spliced) == rlp.encode(items)
