@@ -12,6 +12,8 @@ from __future__ import annotations
 
 _STRING_PREFIX = [bytes((0x80 + n,)) for n in range(56)]
 
+_LIST_PREFIX = [bytes((0xC0 + n,)) for n in range(56)]
+
 
 class Encoded(bytes):
     """An item that is already RLP: `encode` emits it as it is.
@@ -19,9 +21,6 @@ class Encoded(bytes):
     A proposed block sits in the consensus state file up to three times (signed proposal,
     locked value, valid value) and that file is rewritten at every step: its encoding is made
     once (node.p2p.wire.encoded_block) and spliced in."""
-
-
-_LIST_PREFIX = [bytes((0xC0 + n,)) for n in range(56)]
 
 
 def _length_prefix(length: int, offset: int) -> bytes:
