@@ -35,7 +35,15 @@ from node.balance_cache import LedgerBalanceCache
 from node.block import Block, Receipt
 from node.chain import Chain, ExecutedBlock
 from node.evm_admission import check_ethereum_nonce, decode_ethereum_signed
-from node.execution import BlockBuilder, InvalidBlockError, SignedTransaction, TransactionRejected, execute_block
+from node.execution import (
+    ALLOWED_VERDICTS,
+    BlockBuilder,
+    InvalidBlockError,
+    SignedTransaction,
+    TransactionRejected,
+    execute_block,
+    screening_message,
+)
 from node.key_store import read_validator_key
 from node.log import event
 from node.mempool import Mempool
@@ -114,9 +122,7 @@ class Node:
                         continue
         await self.signatures.recover(raws)
         if self.screening is not None:
-            building, head = self.building, self.chain.head.header
-            timestamp = building.timestamp if building is not None and building.transactions else None
-            self.screening.prescore(raws, timestamp or max(head.timestamp, int(time.time())))  # one model call
+            self.screening.prescore(raws, self._admission_timestamp())  # one model call
 
     # --- admission ---------------------------------------------------------------------------
 
@@ -248,8 +254,10 @@ class Node:
             # executes the proposal anyway, so booking it at admission too was double work.
             # A client's transaction is still refused here when the committed balance already
             # shows it cannot book, instead of reaching a block as a failed receipt.
-            if not gossiped and (refusal := self._refusal_for_later_block(sender, tx.transfers)):
-                raise TransactionRejected(*refusal)
+            if not gossiped:
+                if refusal := self._refusal_for_later_block(sender, tx.transfers):
+                    raise TransactionRejected(*refusal)
+                self._screen_waiting(signed)
             self.mempool.insert(signed)
             return signed
         if refusal := self.balances.refusal(sender, tx.transfers, self._next_block().outcome.overlay.accounts):
@@ -263,6 +271,23 @@ class Node:
         self.mempool.insert(signed)
         event(log, "tx_admitted", logging.DEBUG, tx=signed.hash.hex(), sender=sender, nonce=tx.nonce)
         return signed
+
+    def _admission_timestamp(self) -> int:
+        """The block time a transaction admitted now is screened at: the prepared block's, else now."""
+        building, head = self.building, self.chain.head.header
+        if building is not None and building.transactions:
+            return building.timestamp
+        return max(head.timestamp, int(time.time()))
+
+    def _screen_waiting(self, signed: SignedTransaction) -> None:
+        """Screen a client's transaction that waits unbooked, as booking would have: a hold or
+        reject is the sender's answer now, whether or not this validator's proposal happened to be
+        out. (Its block screens it again at the block's time; that verdict is the binding one.)"""
+        if self.screening is None or isinstance(signed.tx, EthTransaction):
+            return  # Ethereum transactions are not screened (docs/screening.md)
+        record = self.screening.screen(signed, self._admission_timestamp())
+        if record.verdict not in ALLOWED_VERDICTS:
+            raise TransactionRejected(f"fraud_{record.verdict}", screening_message(record))
 
     def _refusal_for_later_block(self, sender: str, transfers: tuple) -> tuple[str, str] | None:
         building = self.building
