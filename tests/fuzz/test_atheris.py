@@ -27,7 +27,7 @@ pytestmark = pytest.mark.slow
 HARNESS = Path(__file__).with_name("atheris_targets.py")
 SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples"
 KEY = bytes.fromhex("4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318")
-SECONDS_MAX = 20
+SECONDS_MAX = 10
 
 
 def _ledger_seeds() -> list[bytes]:
