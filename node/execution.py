@@ -57,6 +57,13 @@ class TransactionRejected(Exception):
 ALLOWED_VERDICTS = ("allow", "released")
 
 
+def screening_refusal(record: ScreeningRecord | None) -> tuple[str, str] | None:
+    """The (rule, message) admission refuses a transaction with for this verdict, or None."""
+    if record is None or record.verdict in ALLOWED_VERDICTS:
+        return None
+    return f"fraud_{record.verdict}", screening_message(record)
+
+
 def screening_message(record: ScreeningRecord) -> str:
     if record.verdict == "sender_held":
         return "fraud screening: the sender has a transaction held for compliance review; wait for its decision"
@@ -158,14 +165,8 @@ class BlockBuilder:
         if isinstance(signed.tx, EthTransaction):
             return self._add_ethereum(signed, nonce, admission=True)
         screening = self._screen(signed)
-        if screening is not None and screening.verdict not in ALLOWED_VERDICTS:
-            return Receipt(
-                signed.hash,
-                bytes.fromhex(signed.sender[2:]),
-                0,
-                f"fraud_{screening.verdict}",
-                screening_message(screening),
-            )
+        if refusal := screening_refusal(screening):
+            return Receipt(signed.hash, bytes.fromhex(signed.sender[2:]), 0, *refusal)
         receipt = replace(
             apply_transaction(self.outcome.overlay, signed, self.rules, self._ctx(signed)), screening=screening
         )

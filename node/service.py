@@ -36,13 +36,12 @@ from node.block import Block, Receipt
 from node.chain import Chain, ExecutedBlock
 from node.evm_admission import check_ethereum_nonce, decode_ethereum_signed
 from node.execution import (
-    ALLOWED_VERDICTS,
     BlockBuilder,
     InvalidBlockError,
     SignedTransaction,
     TransactionRejected,
     execute_block,
-    screening_message,
+    screening_refusal,
 )
 from node.key_store import read_validator_key
 from node.log import event
@@ -285,9 +284,8 @@ class Node:
         out. (Its block screens it again at the block's time; that verdict is the binding one.)"""
         if self.screening is None or isinstance(signed.tx, EthTransaction):
             return  # Ethereum transactions are not screened (docs/screening.md)
-        record = self.screening.screen(signed, self._admission_timestamp())
-        if record.verdict not in ALLOWED_VERDICTS:
-            raise TransactionRejected(f"fraud_{record.verdict}", screening_message(record))
+        if refusal := screening_refusal(self.screening.screen(signed, self._admission_timestamp())):
+            raise TransactionRejected(*refusal)
 
     def _refusal_for_later_block(self, sender: str, transfers: tuple) -> tuple[str, str] | None:
         building = self.building
